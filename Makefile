@@ -1,0 +1,42 @@
+# Two commands do all set-up: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test bench lint check migrate i18n clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Porchlight needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@$(VENV)/bin/porchlight run
+
+migrate: $(STAMP)
+	@$(VENV)/bin/porchlight migrate
+
+check: $(STAMP)
+	@$(VENV)/bin/porchlight check
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Refresh the catalogs after adding message ids (then translate the new entries).
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k t -k N_ -k translate:2 -k plain:2 -o /tmp/porchlight.pot bot handlers
+	$(VENV)/bin/pybabel update -i /tmp/porchlight.pot -d bot/locales -D porchlight --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV)

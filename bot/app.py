@@ -1,0 +1,129 @@
+"""`build_application(settings)`: the one place where storage, translations, handlers,
+delivery and the Telegram connection are wired together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+
+import handlers
+from bot.concurrency import PerChatUpdateProcessor
+from bot.config import SUPPORTED_LANGUAGES, Settings
+from bot.delivery import Drainer
+from bot.i18n import N_, plain
+from bot.persistence import SqlitePersistence
+from bot.services import FloodGuard, Porch
+from bot.tips import OfficerChat
+from handlers.common import Context
+from storage import Store
+from storage.clock import Clock
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "chat_member"]
+# Command menus (setMyCommands): command → description message id.
+RESIDENT_COMMANDS = {
+    "report": N_("command.report"),
+    "mytips": N_("command.mytips"),
+    "language": N_("command.language"),
+    "privacy": N_("command.privacy"),
+    "help": N_("command.help"),
+    "cancel": N_("command.cancel"),
+}
+OFFICER_COMMANDS = {"note": N_("command.officer_note"), "help": N_("command.officer_help")}
+
+PorchApp = Application[Any, Context, dict[str, Any], dict[str, Any], dict[str, Any], Any]
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> PorchApp:
+    store = Store(settings.database_path, clock)
+    api = settings.telegram_api_url
+    app: PorchApp = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .context_types(ContextTypes(context=Context))
+        .persistence(SqlitePersistence(store))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .connection_pool_size(64)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["porch"] = Porch(
+        settings=settings,
+        store=store,
+        officers=OfficerChat(settings.officer_chat_id, settings.default_language, settings.zone),
+        flood=FloodGuard(settings.messages_per_minute),
+    )
+    handlers.register(app, settings.officer_chat_id)
+    return app
+
+
+def porch_of(app: PorchApp) -> Porch:
+    porch = app.bot_data["porch"]
+    assert isinstance(porch, Porch)
+    return porch
+
+
+async def _post_init(app: PorchApp) -> None:
+    """Open storage, resume the outbox, publish the command menus."""
+    porch = porch_of(app)
+    await porch.store.open()
+    porch.bot_username = app.bot.username
+    porch.drainer = Drainer(porch.store, app.bot)
+    await porch.drainer.start()
+    await set_command_menus(app, porch.settings)
+
+
+async def set_command_menus(app: PorchApp, settings: Settings) -> None:
+    try:
+        for language in SUPPORTED_LANGUAGES:
+            commands = [BotCommand(c, plain(language, key)) for c, key in RESIDENT_COMMANDS.items()]
+            code = None if language == settings.default_language else language
+            await app.bot.set_my_commands(
+                commands, scope=BotCommandScopeAllPrivateChats(), language_code=code
+            )
+        lang = settings.default_language
+        await app.bot.set_my_commands(
+            [BotCommand(c, plain(lang, key)) for c, key in OFFICER_COMMANDS.items()],
+            scope=BotCommandScopeChat(settings.officer_chat_id),
+        )
+    except TelegramError as error:
+        log.warning("could not set the command menus: %s (is the bot in the officer chat?)", error)
+
+
+async def _post_stop(app: PorchApp) -> None:
+    porch = porch_of(app)
+    if porch.drainer is not None:
+        await porch.drainer.stop()
+
+
+async def _post_shutdown(app: PorchApp) -> None:
+    await porch_of(app).store.close()
+
+
+def allowed_updates() -> list[str]:
+    return list(ALLOWED_UPDATES)
+
+
+__all__ = ["ALLOWED_UPDATES", "Update", "build_application", "porch_of"]

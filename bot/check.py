@@ -1,0 +1,143 @@
+"""`porchlight check`: is this deployment ready? Each finding is a line a deployer can act on."""
+
+from __future__ import annotations
+
+from telegram import Bot
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+
+from bot.config import Settings
+from storage.db import connect, pending_migrations
+
+OK, WARN, PROBLEM = "OK     ", "WARNING", "PROBLEM"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.problems = 0
+
+    def say(self, level: str, text: str) -> None:
+        if level == PROBLEM:
+            self.problems += 1
+        print(f"[{level}] {text}")
+
+
+async def check(settings: Settings) -> int:
+    report = Report()
+    report.say(OK, "configuration is valid")
+    await _check_telegram(settings, report)
+    await _check_database(settings, report)
+    print("All checks passed." if not report.problems else f"{report.problems} problem(s) found.")
+    return 0 if not report.problems else 1
+
+
+async def _check_telegram(settings: Settings, report: Report) -> None:
+    api = settings.telegram_api_url
+    bot = Bot(settings.token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+    try:
+        await bot.initialize()
+    except InvalidToken:
+        report.say(
+            PROBLEM,
+            "Telegram rejected BOT_TOKEN: copy the token again from @BotFather "
+            "(/mybots → your bot → API Token) into .env",
+        )
+        return
+    except NetworkError as error:
+        report.say(
+            PROBLEM,
+            f"cannot reach the Bot API at {api} ({error}): check the network, "
+            "or TELEGRAM_API_URL if you run your own Bot API server",
+        )
+        return
+    me = bot.bot
+    report.say(OK, f"connected to Telegram as @{me.username} (id {me.id})")
+    chat_id = settings.officer_chat_id
+    try:
+        chat = await bot.get_chat(chat_id)
+        member = await bot.get_chat_member(chat_id, me.id)
+    except (BadRequest, Forbidden) as error:
+        report.say(
+            PROBLEM,
+            f"the bot cannot see the officer chat {chat_id} ({error}): add "
+            f"@{me.username} to the officers' group as an administrator, and check "
+            "OFFICER_CHAT_ID",
+        )
+        await bot.shutdown()
+        return
+    except TelegramError as error:
+        report.say(PROBLEM, f"could not check the officer chat: {error}")
+        await bot.shutdown()
+        return
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        report.say(
+            PROBLEM,
+            f"OFFICER_CHAT_ID {chat_id} is a {chat.type} chat, not a group: "
+            "create a private group for officers and use its id",
+        )
+    else:
+        report.say(OK, f'officer chat is "{chat.title}" ({chat.type})')
+    status = member.status
+    if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        report.say(
+            PROBLEM,
+            f"the bot is not a member of the officer chat (status {status}): "
+            f"add @{me.username} to the group and make it an administrator",
+        )
+    elif status == ChatMemberStatus.ADMINISTRATOR:
+        report.say(
+            OK,
+            "the bot is an administrator of the officer chat: it sees officers' "
+            "replies and may post there",
+        )
+    else:
+        can_send = getattr(member, "can_send_messages", True)
+        if not can_send:
+            report.say(
+                PROBLEM,
+                "the bot may not post in the officer chat: allow it to send "
+                "messages, or make it an administrator",
+            )
+        if me.can_read_all_group_messages:
+            report.say(
+                WARN,
+                "the bot is not an administrator of the officer chat; it works "
+                "because privacy mode is off, but make it an administrator anyway",
+            )
+        else:
+            report.say(
+                PROBLEM,
+                "the bot is a plain member of the officer chat: with privacy "
+                "mode on it cannot see officers' plain replies. Group settings → "
+                f"Administrators → Add administrator → @{me.username}",
+            )
+    await bot.shutdown()
+
+
+async def _check_database(settings: Settings, report: Report) -> None:
+    path = settings.database_path
+    try:
+        conn = await connect(path)
+    except Exception as error:
+        report.say(
+            PROBLEM,
+            f"cannot open the database {path} ({error}): check DATABASE_PATH "
+            "and that its folder is writable",
+        )
+        return
+    try:
+        pending = await pending_migrations(conn)
+        await conn.execute("BEGIN IMMEDIATE")
+        await conn.execute("ROLLBACK")
+        if pending:
+            report.say(
+                WARN,
+                f"database {path} has {len(pending)} migration(s) to apply; "
+                "`porchlight migrate` (or starting the bot) applies them",
+            )
+        else:
+            report.say(OK, f"database {path} is writable and up to date")
+    except Exception as error:
+        report.say(PROBLEM, f"the database {path} is not usable ({error})")
+    finally:
+        await conn.close()

@@ -1,0 +1,133 @@
+"""Settings from the environment or `.env`, validated at start with messages deployers act on."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("en", "es")
+TELEGRAM_API_URL = "https://api.telegram.org"
+_OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+
+
+def parse_offsets(value: str) -> list[timedelta]:
+    """'24h,1h' → [24 h, 1 h]; units m, h, d."""
+    result = []
+    for part in value.split(","):
+        match = _OFFSET.match(part)
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not a lead time like 24h, 90m or 2d")
+        amount, unit = int(match.group(1)), match.group(2)
+        result.append(timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount}))
+    return sorted(result, reverse=True)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = Field(description="token from @BotFather")
+    officer_chat_id: int = Field(description="chat id of the officers' private group")
+    database_path: str = "data/porchlight.sqlite3"
+    timezone: str = "UTC"
+    safety_broadcast_cron: str = "0 18 * * MON"
+    event_reminder_offsets: str = "24h,1h"
+    emergency_number: str = "911"
+    default_language: str = "en"
+    telegram_api_url: str = TELEGRAM_API_URL
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
+    # Abuse limits: a resident may file this many tips per rolling hour, and send this many
+    # messages per minute before the bot asks them to slow down.
+    tips_per_hour: int = 5
+    messages_per_minute: int = 30
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{6,}", value.get_secret_value().strip()):
+            raise ValueError("does not look like a token from @BotFather (123456789:AAE...)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("officer_chat_id")
+    @classmethod
+    def _group_id(cls, value: int) -> int:
+        if value >= 0:
+            raise ValueError("must be a group's id, which is negative (e.g. -1001234567890)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Madrid)") from None
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("event_reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        parse_offsets(value)
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str:
+        return self.bot_token.get_secret_value()
+
+
+class ConfigError(Exception):
+    """A configuration mistake, explained for the person deploying the bot."""
+
+
+_HINTS = {
+    "bot_token": "Create a bot with @BotFather (/newbot) and put its token in .env as "
+    "BOT_TOKEN=123456789:AAE...",
+    "officer_chat_id": "Put the officers' group id in .env as OFFICER_CHAT_ID=-1001234567890 "
+    "(README: 'Find the officer chat id').",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one readable ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "?"
+            if problem["type"] == "missing":
+                lines.append(f"- {name.upper()} is not set. {_HINTS.get(name, '')}")
+            else:
+                message = problem["msg"].removeprefix("Value error, ")
+                lines.append(f"- {name.upper()} {message}. {_HINTS.get(name, '')}")
+        raise ConfigError(
+            "Porchlight cannot start: the configuration needs attention.\n"
+            + "\n".join(line.rstrip() for line in lines)
+            + "\nSettings come from the environment or from a .env file in the working "
+            "directory (copy .env.example to .env to start)."
+        ) from None

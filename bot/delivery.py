@@ -1,0 +1,292 @@
+"""The outbox drainer: sends what storage says must be sent, and records that it was.
+
+Each outbox row is one delivery (one or a few Telegram calls). A row's payload says what to
+send (`contents`, see bot.content), what it replies to, which tip thread the sent messages join,
+and what to enqueue next: `then` after success (e.g. a card's media threaded under it),
+`on_unreachable` when the recipient blocked the bot, `on_failed` when it finally failed.
+Rows of one lane go in order, one at a time; different lanes go in parallel, most urgent first.
+
+Errors are handled as Telegram words them: 429 pauses every send for retry_after; 403 marks a
+resident unreachable; timeouts, network errors and 5xx retry with exponential back-off up to a
+limit; other 400s fail at once. Everything ends recorded on the row, nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.content import Content
+from storage import Store
+from storage.models import OutboxRow
+from storage.outbox import NewDelivery
+
+log = logging.getLogger(__name__)
+
+INPUT_MEDIA = {
+    "photo": InputMediaPhoto,
+    "video": InputMediaVideo,
+    "document": InputMediaDocument,
+    "audio": InputMediaAudio,
+}
+
+
+def _markup(content: Content) -> InlineKeyboardMarkup | None:
+    rows = content.get("buttons")
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int | None) -> list[int]:
+    """One content → Telegram. Media is re-sent by file id: a copy, never a forward."""
+    kind = content["type"]
+    reply = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    )
+    sent: Message | tuple[Message, ...]
+    if kind == "text":
+        sent = await bot.send_message(
+            chat_id, content["html"], reply_parameters=reply, reply_markup=_markup(content)
+        )
+    elif kind == "location":
+        sent = await bot.send_location(
+            chat_id,
+            latitude=content["latitude"],
+            longitude=content["longitude"],
+            reply_parameters=reply,
+        )
+    elif kind == "album":
+        media = [INPUT_MEDIA[item["type"]](media=item["file_id"]) for item in content["items"]]
+        sent = await bot.send_media_group(chat_id, media=media, reply_parameters=reply)
+    elif kind == "reaction":
+        await bot.set_message_reaction(chat_id, content["message_id"], content["emoji"])
+        return []
+    else:
+        method = getattr(bot, f"send_{kind}")
+        extra: dict[str, Any] = {}
+        if content.get("caption"):
+            extra["caption"] = content["caption"]
+        sent = await method(
+            chat_id,
+            content["file_id"],
+            reply_parameters=reply,
+            reply_markup=_markup(content),
+            **extra,
+        )
+    if isinstance(sent, tuple):
+        return [message.message_id for message in sent]
+    return [sent.message_id]
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Drainer:
+    """Sends due outbox rows until stopped; woken by every commit and by back-off timers."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        *,
+        concurrency: int = 8,
+        retry_base: float = 1.0,
+        max_attempts: int = 8,
+    ) -> None:
+        self.store = store
+        self.bot = bot
+        self.concurrency = concurrency
+        self.retry_base = retry_base
+        self.max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._busy_lanes: set[str] = set()
+        self._paused_until = 0.0
+        self._task: asyncio.Task[None] | None = None
+        store.on_commit(self._wake)
+
+    def _now(self) -> float:
+        return self.store.clock.now().timestamp()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-drainer")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking rows; give sends in flight `grace` seconds, then cancel them: a cancelled
+        row stays pending and is sent after the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._inflight:
+            tasks = list(self._inflight.values())
+            pending = set(tasks)
+            if grace > 0:
+                _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        """Return when nothing is in flight and nothing is due now (tests, shutdown)."""
+        while True:
+            if not self._inflight and self._now() >= self._paused_until:
+                async with self.store.read() as tx:
+                    due = await tx.outbox.due(self._now(), 1, set())
+                if not due:
+                    return
+            await asyncio.sleep(0.005)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self._now()
+            timeout: float | None = 30.0
+            if now < self._paused_until:
+                timeout = self._paused_until - now
+            else:
+                free = self.concurrency - len(self._inflight)
+                rows: list[OutboxRow] = []
+                if free > 0:
+                    async with self.store.read() as tx:
+                        rows = await tx.outbox.due(now, free, self._busy_lanes)
+                        wakeup = await tx.outbox.next_wakeup()
+                    if wakeup is not None and wakeup > now:
+                        timeout = min(timeout, wakeup - now)
+                for row in rows:
+                    self._busy_lanes.add(row.lane)
+                    task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+                    self._inflight[row.id] = task
+                    task.add_done_callback(lambda _t, row=row: self._done(row))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    def _done(self, row: OutboxRow) -> None:
+        self._inflight.pop(row.id, None)
+        self._busy_lanes.discard(row.lane)
+        self._wake.set()
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            parts = await self._send(row)
+        except RetryAfter as error:
+            wait = _seconds(error.retry_after)
+            log.warning("429 on outbox row %s: pausing all sends for %.1fs", row.id, wait)
+            self._paused_until = max(self._paused_until, self._now() + wait)
+            async with self.store.transaction() as tx:
+                await tx.outbox.mark_retry(row.id, self._now() + wait, str(error), False)
+        except Forbidden as error:
+            await self._unreachable(row, str(error))
+        except ChatMigrated as error:
+            await self._failed(row, f"chat migrated to {error.new_chat_id}")
+        except BadRequest as error:
+            if row.chat_id > 0 and "chat not found" in str(error).lower():
+                await self._unreachable(row, str(error))
+            else:
+                await self._failed(row, str(error))
+        except NetworkError as error:  # timeouts, connection errors and 5xx
+            if row.attempts + 1 >= self.max_attempts:
+                await self._failed(row, str(error))
+            else:
+                delay = min(self.retry_base * 2**row.attempts, 300.0)
+                log.info("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
+                async with self.store.transaction() as tx:
+                    await tx.outbox.mark_retry(row.id, self._now() + delay, str(error))
+        except Exception:
+            log.exception("outbox row %s could not be sent", row.id)
+            await self._failed(row, "internal error")
+        else:
+            await self._sent(row, parts)
+
+    async def _send(self, row: OutboxRow) -> list[list[int]]:
+        """Send the row's contents, skipping parts a previous attempt already delivered."""
+        payload = row.payload
+        reply_to = payload.get("reply_to")
+        if payload.get("reply_to_card"):
+            async with self.store.read() as tx:
+                tip = await tx.tips.get(payload["reply_to_card"])
+            reply_to = tip.card_message_id if tip else None
+        contents = payload["contents"]
+        parts: list[list[int]] = [list(part) for part in row.message_ids]
+        for content in contents[len(parts) :]:
+            parts.append(await send_content(self.bot, row.chat_id, content, reply_to))
+            if len(contents) > 1 and len(parts) < len(contents):
+                async with self.store.transaction() as tx:
+                    await tx.outbox.record_progress(row.id, parts)
+        return parts
+
+    async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:
+        ids = [mid for part in parts for mid in part]
+        payload = row.payload
+        async with self.store.transaction() as tx:
+            await tx.outbox.mark_sent(row.id, parts)
+            link = payload.get("link")
+            if link and ids:
+                await tx.tips.link(row.chat_id, ids, link["tip_id"], link["role"])
+            if payload.get("set_card") and row.tip_id is not None and ids:
+                await tx.tips.set_card(row.tip_id, ids[0])
+            for child in payload.get("then", []):
+                await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
+
+    async def _unreachable(self, row: OutboxRow, reason: str) -> None:
+        log.info("outbox row %s: chat %s unreachable (%s)", row.id, row.chat_id, reason)
+        async with self.store.transaction() as tx:
+            await tx.outbox.mark_final(row.id, "unreachable", reason)
+            if row.chat_id > 0:
+                await tx.residents.mark_unreachable(row.chat_id)
+            for child in row.payload.get("on_unreachable", []):
+                await tx.outbox.enqueue(_child(row, child, None, reason))
+
+    async def _failed(self, row: OutboxRow, reason: str) -> None:
+        log.error("outbox row %s (%s to %s) failed: %s", row.id, row.kind, row.chat_id, reason)
+        async with self.store.transaction() as tx:
+            await tx.outbox.mark_final(row.id, "failed", reason)
+            for child in row.payload.get("on_failed", []):
+                await tx.outbox.enqueue(_child(row, child, None, reason))
+
+
+def _child(
+    parent: OutboxRow, spec: dict[str, Any], parent_message_id: int | None, reason: str = ""
+) -> NewDelivery:
+    """A follow-on delivery described inside a parent's payload."""
+    payload = dict(spec["payload"])
+    if spec.get("reply_to_parent"):
+        payload["reply_to"] = parent_message_id
+    if spec.get("append_reason") and reason:
+        contents = [dict(c) for c in payload["contents"]]
+        contents[-1]["html"] += f"\n<i>{html.escape(reason, quote=False)}</i>"
+        payload["contents"] = contents
+    return NewDelivery(
+        kind=spec["kind"],
+        chat_id=spec.get("chat_id", parent.chat_id),
+        payload=payload,
+        lane=spec.get("lane", parent.lane),
+        priority=spec.get("priority", parent.priority),
+        tip_id=parent.tip_id,
+    )

@@ -1,0 +1,90 @@
+"""Translations: gettext catalogs (Babel) keyed by message ids such as "report.thanks".
+
+Catalogs live in bot/locales/<lang>/LC_MESSAGES/porchlight.po and are compiled in memory at
+start, so there is no build step and no binary file in the repository. Every interpolated
+value is HTML-escaped unless it is marked `Html`, because every message uses HTML parse mode.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.config import SUPPORTED_LANGUAGES
+
+DOMAIN = "porchlight"
+
+
+class Html(str):
+    """A value that is already safe HTML (built by us from escaped parts)."""
+
+
+def N_(message_id: str) -> str:
+    """Mark a message id for extraction where it is translated later."""
+    return message_id
+
+
+def catalog_path(language: str) -> str:
+    return f"locales/{language}/LC_MESSAGES/{DOMAIN}.po"
+
+
+@cache
+def _translations(language: str) -> Translations:
+    source = resources.files("bot") / catalog_path(language)
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def _escape(value: object) -> str:
+    if isinstance(value, Html):
+        return str(value)
+    return html.escape(str(value), quote=False)
+
+
+def translate(language: str, message_id: str, **values: object) -> str:
+    """The message in `language` with values escaped for HTML."""
+    if language not in SUPPORTED_LANGUAGES:
+        language = SUPPORTED_LANGUAGES[0]
+    text = _translations(language).gettext(message_id)
+    if text == message_id and language != "en":
+        text = _translations("en").gettext(message_id)
+    if not values:
+        return text
+    return text.format(**{key: _escape(value) for key, value in values.items()})
+
+
+Translator = Callable[..., str]
+
+
+def translator(language: str) -> Translator:
+    """`t = translator("es"); t("report.thanks", ref=42)`."""
+
+    def t(message_id: str, **values: object) -> str:
+        return translate(language, message_id, **values)
+
+    return t
+
+
+def plain(language: str, message_id: str, **values: object) -> str:
+    """A translation for a place that shows plain text (button labels, command menus)."""
+    return html.unescape(translate(language, message_id, **values))
+
+
+def pick_language(client_language: str | None, default: str) -> str:
+    """The resident's language from the Telegram client's, when we speak it."""
+    if client_language:
+        base = client_language.split("-")[0].lower()
+        if base in SUPPORTED_LANGUAGES:
+            return base
+    return default

@@ -1,0 +1,96 @@
+"""python-telegram-bot persistence in our own SQLite file.
+
+Drafts (user_data) and conversation states survive a restart. The application flushes after
+every private-chat update (see handlers.register), so a crash loses at most the step in flight.
+Bot-wide and chat data are not used: everything else lives in proper tables.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from storage import Store
+
+USER_DATA = "user_data"
+
+
+class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
+    def __init__(self, store: Store, update_interval: float = 5.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.store = store
+
+    async def _load(self, kind: str) -> dict[str, str]:
+        await self.store.open()
+        async with self.store.read() as tx:
+            return await tx.persistence.load(kind)
+
+    async def get_user_data(self) -> dict[int, dict[str, Any]]:
+        rows = await self._load(USER_DATA)
+        return {int(key): json.loads(data) for key, data in rows.items()}
+
+    async def get_chat_data(self) -> dict[int, dict[str, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[str, Any]:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        rows = await self._load(f"conversation:{name}")
+        return {tuple(json.loads(key)): json.loads(state) for key, state in rows.items()}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        async with self.store.transaction() as tx:
+            kind, row_key = f"conversation:{name}", json.dumps(list(key))
+            if new_state is None:
+                await tx.persistence.delete(kind, row_key)
+            else:
+                await tx.persistence.save(kind, row_key, json.dumps(new_state))
+
+    async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        async with self.store.transaction() as tx:
+            if data:
+                await tx.persistence.save(USER_DATA, str(user_id), json.dumps(data))
+            else:
+                await tx.persistence.delete(USER_DATA, str(user_id))
+
+    async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
+        return None
+
+    async def update_bot_data(self, data: dict[str, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: Any) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def drop_user_data(self, user_id: int) -> None:
+        async with self.store.transaction() as tx:
+            await tx.persistence.delete(USER_DATA, str(user_id))
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None

@@ -1,0 +1,242 @@
+"""The conversation on a tip: officer replies to residents, internal notes, resident follow-ups.
+
+Officers reach residents only through here, and only by tip: the officer chat never learns who
+the resident is, and residents never learn which officer answered.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from bot import content
+from bot.content import Content
+from bot.i18n import translate
+from bot.tips import OfficerChat, tip_priority
+from storage import Store, Tx
+from storage.models import Tip
+from storage.outbox import PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
+from storage.tips import NewTipMessage
+
+DELIVERED_REACTION = "👍"
+NOTE_REACTION = "✍"
+
+
+@dataclass(frozen=True)
+class Said:
+    """What someone sent, reduced to what we can store and re-send."""
+
+    kind: str  # text, photo, video, voice, document, audio, animation, location
+    text: str | None = None  # the text, or a media caption
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def body(self) -> Content:
+        escaped = html.escape(self.text or "", quote=False)
+        if self.kind == "text":
+            return content.text(escaped)
+        if self.kind == "location":
+            return {"type": "location", "latitude": self.latitude, "longitude": self.longitude}
+        return {"type": self.kind, "file_id": self.file_id, "caption": escaped or None}
+
+
+class Outcome(Enum):
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+    NO_TIP = "no_tip"
+    RESIDENT_GONE = "resident_gone"
+    NOT_YOURS = "not_yours"
+
+
+def _officer_notice(
+    officers: OfficerChat, tip_id: int, key: str, reply_to: int, *, reason: bool = False
+) -> dict[str, Any]:
+    """A note for officers, threaded under the officer's own message (an outbox child spec)."""
+    return {
+        "kind": "officer_notice",
+        "chat_id": officers.chat_id,
+        "lane": f"tip:{tip_id}",
+        "priority": PRIORITY_NOTICE,
+        "append_reason": reason,
+        "payload": {
+            "contents": [content.text(translate(officers.language, key, ref=tip_id))],
+            "link": {"tip_id": tip_id, "role": "notice"},
+            "reply_to": reply_to,
+        },
+    }
+
+
+async def relay_officer_reply(
+    store: Store,
+    officers: OfficerChat,
+    *,
+    tip_id: int,
+    officer_id: int,
+    said: Said,
+    source_message_id: int,
+) -> Outcome:
+    """Store an officer's reply and queue it for the resident, with a receipt for officers."""
+    async with store.transaction() as tx:
+        tip = await tx.tips.get(tip_id)
+        if tip is None:
+            return Outcome.NO_TIP
+        created = await _record(
+            tx, tip, "officer", said, officers.chat_id, source_message_id, officer_id
+        )
+        if not created:
+            return Outcome.DUPLICATE
+        await tx.audit("tip.reply", actor_id=officer_id, tip_id=tip.id)
+        resident = await tx.residents.get(tip.resident_id) if tip.resident_id else None
+        if resident is None:
+            notice = _officer_notice(officers, tip.id, "relay.resident_gone", source_message_id)
+            await tx.outbox.enqueue(
+                NewDelivery(
+                    kind=notice["kind"],
+                    chat_id=officers.chat_id,
+                    lane=notice["lane"],
+                    priority=PRIORITY_NOTICE,
+                    tip_id=tip.id,
+                    payload=notice["payload"],
+                )
+            )
+            return Outcome.RESIDENT_GONE
+        header = translate(resident.language, "relay.officer_reply", ref=tip.id)
+        receipt = {
+            "kind": "receipt",
+            "chat_id": officers.chat_id,
+            "lane": f"tip:{tip.id}",
+            "priority": PRIORITY_NOTICE,
+            "payload": {
+                "contents": [
+                    {
+                        "type": "reaction",
+                        "message_id": source_message_id,
+                        "emoji": DELIVERED_REACTION,
+                    }
+                ]
+            },
+        }
+        blocked = _officer_notice(officers, tip.id, "relay.blocked", source_message_id)
+        failed = _officer_notice(officers, tip.id, "relay.failed", source_message_id, reason=True)
+        await tx.outbox.enqueue(
+            NewDelivery(
+                kind="relay",
+                chat_id=resident.user_id,
+                priority=PRIORITY_RELAY,
+                tip_id=tip.id,
+                payload={
+                    "contents": content.with_header(said.body(), header),
+                    "link": {"tip_id": tip.id, "role": "relayed"},
+                    "then": [receipt],
+                    "on_unreachable": [blocked],
+                    "on_failed": [failed],
+                },
+            )
+        )
+    return Outcome.QUEUED
+
+
+async def save_note(
+    store: Store,
+    officers: OfficerChat,
+    *,
+    tip_id: int,
+    officer_id: int,
+    text: str,
+    source_message_id: int,
+) -> Outcome:
+    """An internal note: stored on the tip, acknowledged with a reaction, never relayed."""
+    async with store.transaction() as tx:
+        tip = await tx.tips.get(tip_id)
+        if tip is None:
+            return Outcome.NO_TIP
+        said = Said(kind="text", text=text)
+        if not await _record(
+            tx, tip, "note", said, officers.chat_id, source_message_id, officer_id
+        ):
+            return Outcome.DUPLICATE
+        await tx.tips.link(officers.chat_id, [source_message_id], tip.id, "note")
+        await tx.audit("tip.note", actor_id=officer_id, tip_id=tip.id)
+        await tx.outbox.enqueue(
+            NewDelivery(
+                kind="receipt",
+                chat_id=officers.chat_id,
+                lane=f"tip:{tip.id}",
+                priority=PRIORITY_NOTICE,
+                tip_id=tip.id,
+                payload={
+                    "contents": [
+                        {
+                            "type": "reaction",
+                            "message_id": source_message_id,
+                            "emoji": NOTE_REACTION,
+                        }
+                    ]
+                },
+            )
+        )
+    return Outcome.QUEUED
+
+
+async def add_followup(
+    store: Store,
+    officers: OfficerChat,
+    *,
+    tip_id: int,
+    resident_id: int,
+    said: Said,
+    source_message_id: int,
+) -> Outcome:
+    """A resident's later message on their own tip, threaded under the tip's card."""
+    async with store.transaction() as tx:
+        tip = await tx.tips.get(tip_id)
+        if tip is None or tip.resident_id != resident_id:
+            return Outcome.NOT_YOURS
+        if not await _record(tx, tip, "resident", said, resident_id, source_message_id, None):
+            return Outcome.DUPLICATE
+        await tx.tips.link(resident_id, [source_message_id], tip.id, "followup")
+        header = translate(officers.language, "followup.header", ref=tip.id)
+        await tx.outbox.enqueue(
+            NewDelivery(
+                kind="followup",
+                chat_id=officers.chat_id,
+                lane=f"tip:{tip.id}",
+                priority=tip_priority(tip),
+                tip_id=tip.id,
+                payload={
+                    "contents": content.with_header(said.body(), header),
+                    "reply_to_card": tip.id,
+                    "link": {"tip_id": tip.id, "role": "followup"},
+                },
+            )
+        )
+    return Outcome.QUEUED
+
+
+async def _record(
+    tx: Tx,
+    tip: Tip,
+    author: str,
+    said: Said,
+    chat_id: int,
+    message_id: int,
+    officer_id: int | None,
+) -> bool:
+    _, created = await tx.tips.add_message(
+        NewTipMessage(
+            tip_id=tip.id,
+            author=author,
+            kind=said.kind,
+            source_chat_id=chat_id,
+            source_message_id=message_id,
+            text=said.text,
+            file_id=said.file_id,
+            latitude=said.latitude,
+            longitude=said.longitude,
+            officer_id=officer_id,
+        )
+    )
+    return created

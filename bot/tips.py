@@ -1,0 +1,234 @@
+"""Filing tips: drafts, emergency words, the hourly limit, and the officer card via the outbox."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from bot import content
+from bot.config import SUPPORTED_LANGUAGES
+from bot.i18n import N_, translate
+from storage import Store
+from storage.models import MediaItem, Tip
+from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
+from storage.tips import NewTip
+
+CATEGORIES = {
+    "person": N_("category.suspicious_person"),
+    "vehicle": N_("category.suspicious_vehicle"),
+    "theft": N_("category.break_in"),
+    "vandalism": N_("category.vandalism"),
+    "hazard": N_("category.hazard"),
+    "other": N_("category.other"),
+}
+MAX_MEDIA = 20
+
+
+@dataclass
+class Draft:
+    """A report in progress. Lives in the resident's user_data (persisted) until Send."""
+
+    key: str
+    category: str | None = None
+    description: str = ""
+    media: list[dict[str, str]] = field(default_factory=list)
+    media_group: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str | None = None
+    anonymous: bool = True
+    urgent: bool = False
+    linked_tip: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Draft:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def add_media(self, kind: str, file_id: str, media_group: str | None) -> bool:
+        """Attach a file; False when the report already carries the most it can."""
+        if len(self.media) >= MAX_MEDIA:
+            return False
+        self.media.append({"kind": kind, "file_id": file_id})
+        self.media_group = media_group
+        return True
+
+
+def _fold(value: str) -> str:
+    """Lower case without accents, so 'AYÚDAME' matches 'ayudame'."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _emergency_pattern() -> re.Pattern[str]:
+    words: set[str] = set()
+    for language in SUPPORTED_LANGUAGES:
+        listed = translate(language, "emergency.words")
+        words.update(_fold(w.strip()) for w in listed.split(",") if w.strip())
+    alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def is_emergency(text: str | None) -> bool:
+    """Emergency words of every language we speak (a tourist may write in either)."""
+    return bool(text) and bool(_emergency_pattern().search(_fold(text or "")))
+
+
+@dataclass(frozen=True)
+class OfficerChat:
+    """Where tips go and how officers read them."""
+
+    chat_id: int
+    language: str
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class Filed:
+    tip: Tip
+    created: bool
+
+
+class TooManyTips(Exception):
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"tip limit reached until {retry_at.isoformat()}")
+        self.retry_at = retry_at
+
+
+async def file_tip(
+    store: Store,
+    *,
+    resident_id: int,
+    language: str,
+    draft: Draft,
+    reporter_name: str | None,
+    officers: OfficerChat,
+    tips_per_hour: int,
+) -> Filed:
+    """Commit the tip and its officer card in one transaction, once per draft.
+
+    A repeated Send (double tap, an update delivered twice) returns the tip already filed.
+    """
+    async with store.transaction() as tx:
+        existing = await tx.tips.get_by_source_key(draft.key)
+        if existing is not None:
+            return Filed(existing, False)
+        since = tx.clock.now() - timedelta(hours=1)
+        if await tx.tips.count_since(resident_id, since) >= tips_per_hour:
+            oldest = await tx.tips.oldest_since(resident_id, since)
+            raise TooManyTips((oldest or tx.clock.now()) + timedelta(hours=1))
+        tip, created = await tx.tips.insert(
+            NewTip(
+                source_key=draft.key,
+                resident_id=resident_id,
+                category=draft.category or "other",
+                description=draft.description,
+                language=language,
+                anonymous=draft.anonymous,
+                reporter_name=reporter_name,
+                urgent=draft.urgent,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                place=draft.place,
+                media=tuple(MediaItem(m["kind"], m["file_id"]) for m in draft.media),
+            )
+        )
+        await tx.outbox.enqueue(card_delivery(tip, officers))
+        await tx.audit(
+            "tip.filed", actor_id=None, tip_id=tip.id, detail="urgent" if tip.urgent else ""
+        )
+    return Filed(tip, created)
+
+
+async def link_resident_message(
+    store: Store, resident_id: int, message_id: int, tip_id: int
+) -> None:
+    """A resident who replies to this message (e.g. the thank-you) adds to this tip."""
+    async with store.transaction() as tx:
+        await tx.tips.link(resident_id, [message_id], tip_id, "thanks")
+
+
+def card_texts(tip: Tip, officers: OfficerChat) -> list[str]:
+    """The card's HTML, split when the description is too long for one message.
+
+    Built from the tip's officer view: the resident appears only by the name they chose to
+    share, never by id or username.
+    """
+    lang = officers.language
+    lines = []
+    if tip.urgent:
+        lines.append(translate(lang, "card.urgent"))
+    category = translate(lang, CATEGORIES.get(tip.category, CATEGORIES["other"]))
+    lines.append(translate(lang, "card.title", ref=tip.id, category=category))
+    if tip.place:
+        lines.append(translate(lang, "card.where", place=tip.place))
+    elif tip.has_location:
+        lines.append(translate(lang, "card.where_pin"))
+    else:
+        lines.append(translate(lang, "card.where_unknown"))
+    when = format_datetime(tip.created_at, "d MMM y, HH:mm", tzinfo=officers.zone, locale=lang)
+    lines.append(translate(lang, "card.when", when=when, zone=officers.zone.key))
+    if tip.anonymous or not tip.reporter_name:
+        lines.append(translate(lang, "card.from_anonymous"))
+    else:
+        lines.append(translate(lang, "card.from_named", name=tip.reporter_name))
+    if tip.media:
+        lines.append(translate(lang, "card.attachments", count=len(tip.media)))
+    lines.append(translate(lang, "card.reply_hint"))
+    header = "\n".join(lines) + "\n\n"
+    description = tip.description or translate(lang, "card.no_description")
+    room = content.TEXT_LIMIT - content.visible_length(header)
+    pieces = content.split_plain(description, room)
+    escaped = [html.escape(piece, quote=False) for piece in pieces]
+    return [header + escaped[0], *escaped[1:]]
+
+
+def tip_priority(tip: Tip) -> int:
+    """Urgent tips and everything on their thread go before the rest."""
+    return PRIORITY_URGENT if tip.urgent else PRIORITY_TIP
+
+
+def card_delivery(tip: Tip, officers: OfficerChat) -> NewDelivery:
+    """The card row; its location pin and media follow it as replies once it is sent."""
+    texts = card_texts(tip, officers)
+    lane = f"tip:{tip.id}"
+    priority = tip_priority(tip)
+    link = {"tip_id": tip.id, "role": "card"}
+    thread: list[content.Content] = [content.text(t) for t in texts[1:]]
+    if tip.has_location:
+        thread.append({"type": "location", "latitude": tip.latitude, "longitude": tip.longitude})
+    thread.extend(
+        content.media_batches([{"type": m.kind, "file_id": m.file_id} for m in tip.media])
+    )
+    then = [
+        {
+            "kind": "tip_thread",
+            "reply_to_parent": True,
+            "payload": {"contents": [part], "link": link},
+        }
+        for part in thread
+    ]
+    return NewDelivery(
+        kind="tip_card",
+        chat_id=officers.chat_id,
+        lane=lane,
+        priority=priority,
+        tip_id=tip.id,
+        payload={
+            "contents": [content.text(texts[0])],
+            "link": link,
+            "set_card": True,
+            "then": then,
+        },
+    )

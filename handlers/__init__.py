@@ -1,0 +1,33 @@
+"""Every handler of the bot, registered in one readable place. Order matters where noted."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, TypeHandler
+
+from handlers import officers, report, residents, start
+from handlers.common import Context, ensure_resident, on_error, stale_button
+
+
+async def flush_persistence(update: Update, context: Context) -> None:
+    """After a private-chat update, write its draft and conversation step to the database now,
+    so a crash loses at most the step in flight (PTB otherwise writes every few seconds)."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        await context.application.update_persistence()
+
+
+def register(app: Application, officer_chat_id: int) -> None:  # type: ignore[type-arg]
+    # Group -2: guards that run before anything else (resident registration, flood control).
+    app.add_handler(TypeHandler(Update, ensure_resident), group=-2)
+    # Group 0, first match wins: officer chat, then the report conversation (it owns /start
+    # report and every step), then residents' commands, then anything else in private chats.
+    officers.register(app, officer_chat_id)
+    app.add_handler(report.conversation(app))
+    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
+    start.register(app)
+    residents.register(app)
+    app.add_handler(CallbackQueryHandler(stale_button))
+    # Group 1: persist what group 0 changed.
+    app.add_handler(TypeHandler(Update, flush_persistence), group=1)
+    app.add_error_handler(on_error)

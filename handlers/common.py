@@ -1,0 +1,114 @@
+"""What every handler shares: the context type, reading a message's content, guards, errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot.i18n import Translator, pick_language, translator
+from bot.relay import Said
+from bot.services import Porch
+
+log = logging.getLogger(__name__)
+
+
+class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """Typed access to the bot's services and the user's language."""
+
+    @property
+    def porch(self) -> Porch:
+        porch = self.application.bot_data["porch"]
+        assert isinstance(porch, Porch)
+        return porch
+
+    @property
+    def lang(self) -> str:
+        data = self.user_data
+        if data is not None and "lang" in data:
+            return str(data["lang"])
+        return self.porch.settings.default_language
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.lang)
+
+
+MEDIA_KINDS = ("photo", "video", "voice", "document", "audio", "animation")
+
+
+def said_from(message: Message) -> Said | None:
+    """The content of a message we can store and relay; None for stickers, polls, contacts…"""
+    if message.location is not None:
+        return Said(
+            kind="location",
+            latitude=message.location.latitude,
+            longitude=message.location.longitude,
+            text=_venue_title(message),
+        )
+    if message.photo:
+        return Said(kind="photo", file_id=message.photo[-1].file_id, text=message.caption)
+    for kind in MEDIA_KINDS[1:]:
+        media = getattr(message, kind)
+        if media is not None:
+            return Said(kind=kind, file_id=media.file_id, text=message.caption)
+    if message.text:
+        return Said(kind="text", text=message.text)
+    return None
+
+
+def _venue_title(message: Message) -> str | None:
+    if message.venue is not None:
+        return ", ".join(p for p in (message.venue.title, message.venue.address) if p)
+    return None
+
+
+async def answer(query: CallbackQuery | None, text: str | None = None) -> None:
+    """Always answer a button press promptly, even to refuse; a stale query is not an error."""
+    if query is None:
+        return
+    try:
+        await query.answer(text)
+    except TelegramError as error:
+        log.info("could not answer callback query: %s", error)
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button from an old message, or data nobody issued: refuse briefly."""
+    await answer(update.callback_query, context.t("common.stale"))
+
+
+async def ensure_resident(update: Update, context: Context) -> None:
+    """Group -2 guard for private chats: register the resident once, slow down floods."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return
+    data = context.user_data
+    if data is not None and "lang" not in data:
+        language = pick_language(user.language_code, context.porch.settings.default_language)
+        async with context.porch.store.transaction() as tx:
+            resident = await tx.residents.ensure(user.id, language)
+        data["lang"] = resident.language
+    if update.message is not None:
+        allowed, warn = context.porch.flood.allow(user.id)
+        if not allowed:
+            if warn:
+                await update.message.reply_html(context.t("common.slow_down"))
+            raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log with context; tell a waiting user that something went wrong, in their language."""
+    log.error("error while handling %r", update, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        if update.callback_query is not None:
+            await answer(update.callback_query, context.t("common.error"))
+        elif update.effective_chat.type == "private" and update.effective_message is not None:
+            await update.effective_message.reply_html(context.t("common.error"))
+    except TelegramError:
+        log.warning("could not tell the user about the error", exc_info=True)

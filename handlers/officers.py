@@ -1,0 +1,126 @@
+"""The officer chat: replies relayed to residents, internal notes, and refusals elsewhere.
+
+Only members of the officer chat act as officers. A reply to a message of a tip's thread is
+relayed; a reply that starts with /note is kept internal; anything else is officers' own talk.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as f
+
+from bot import relay
+from bot.i18n import translate
+from handlers.common import Context, said_from
+
+log = logging.getLogger(__name__)
+
+
+async def is_officer(context: Context, user_id: int) -> bool:
+    """Membership of the officer chat, cached and corrected by chat_member updates."""
+    roster = context.porch.roster
+    known = roster.cached(user_id)
+    if known is not None:
+        return known
+    try:
+        member = await context.bot.get_chat_member(context.porch.officers.chat_id, user_id)
+    except TelegramError as error:
+        log.warning("could not check officer membership of %s: %s", user_id, error)
+        return False
+    return roster.remember(user_id, member.status)
+
+
+def _officer_t(context: Context, key: str, **values: object) -> str:
+    return translate(context.porch.officers.language, key, **values)
+
+
+async def _tip_of_reply(context: Context, message: Message) -> tuple[int, str] | None:
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    async with context.porch.store.read() as tx:
+        link = await tx.tips.find_link(message.chat.id, replied.message_id)
+    return (link.tip_id, link.role) if link else None
+
+
+async def on_officer_reply(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    found = await _tip_of_reply(context, message)
+    if found is None or found[1] == "note":
+        return  # officers' own talk
+    if not await is_officer(context, user.id):
+        await message.reply_html(_officer_t(context, "officer.not_member"))
+        return
+    said = said_from(message)
+    if said is None:
+        await message.reply_html(_officer_t(context, "officer.unrelayable"))
+        return
+    porch = context.porch
+    await relay.relay_officer_reply(
+        porch.store,
+        porch.officers,
+        tip_id=found[0],
+        officer_id=user.id,
+        said=said,
+        source_message_id=message.message_id,
+    )
+
+
+async def on_note(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_officer(context, user.id):
+        await message.reply_html(_officer_t(context, "officer.not_member"))
+        return
+    found = await _tip_of_reply(context, message)
+    text = " ".join(context.args or [])
+    if found is None or not text:
+        await message.reply_html(_officer_t(context, "officer.note_usage"))
+        return
+    porch = context.porch
+    await relay.save_note(
+        porch.store,
+        porch.officers,
+        tip_id=found[0],
+        officer_id=user.id,
+        text=(message.text or "").split(maxsplit=1)[1],
+        source_message_id=message.message_id,
+    )
+
+
+async def on_officer_help(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(_officer_t(context, "help.officer"))
+
+
+async def refuse_elsewhere(update: Update, context: Context) -> None:
+    """Officer commands outside the officer chat are refused, whoever sends them."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(context.t("officer.only_in_officer_chat"))
+
+
+async def on_officer_membership(update: Update, context: Context) -> None:
+    change = update.chat_member
+    if change is None or change.chat.id != context.porch.officers.chat_id:
+        return
+    member = change.new_chat_member
+    context.porch.roster.remember(member.user.id, member.status)
+    if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        log.info("user %s left the officer chat: officer rights revoked", member.user.id)
+
+
+def register(app: Application, officer_chat_id: int) -> None:  # type: ignore[type-arg]
+    officer_chat = f.Chat(officer_chat_id)
+    app.add_handler(CommandHandler("note", on_note, filters=officer_chat))
+    app.add_handler(CommandHandler("help", on_officer_help, filters=officer_chat))
+    app.add_handler(CommandHandler("note", refuse_elsewhere, filters=~officer_chat))
+    app.add_handler(MessageHandler(officer_chat & f.REPLY & ~f.COMMAND, on_officer_reply))
+    app.add_handler(ChatMemberHandler(on_officer_membership, ChatMemberHandler.CHAT_MEMBER))

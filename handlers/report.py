@@ -1,0 +1,477 @@
+"""The /report conversation and the quick tip offered for plain text.
+
+category → description → where → more media → anonymity → summary (Send / Cancel).
+The draft lives in user_data (persisted); the tip is committed before the resident is thanked.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+from telegram.ext import filters as f
+
+from bot import tips
+from bot.i18n import plain
+from bot.tips import CATEGORIES, Draft, TooManyTips
+from handlers.common import Context, answer, said_from
+
+CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
+    "category",
+    "description",
+    "where",
+    "media",
+    "anonymity",
+    "confirm",
+)
+PRIVATE = f.ChatType.PRIVATE
+MEDIA_FILTER = (f.PHOTO | f.VIDEO | f.VOICE | f.Document.ALL | f.AUDIO | f.ANIMATION) & PRIVATE
+TEXT = f.TEXT & ~f.COMMAND & PRIVATE
+LOCATION = (f.LOCATION | f.VENUE) & PRIVATE
+QUICK_KEEP = 5
+
+
+def _keyboard(lang: str, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
+            for row in rows
+        ]
+    )
+
+
+def _draft(context: Context) -> Draft | None:
+    data = context.user_data
+    if data is None or "draft" not in data:
+        return None
+    return Draft.from_dict(data["draft"])
+
+
+def _save(context: Context, draft: Draft | None) -> None:
+    if context.user_data is None:
+        return
+    if draft is None:
+        context.user_data.pop("draft", None)
+    else:
+        context.user_data["draft"] = draft.to_dict()
+
+
+async def _emergency_check(
+    message: Message, context: Context, draft: Draft, text: str | None
+) -> None:
+    """Emergency words get the emergency notice at once and make the tip urgent."""
+    if tips.is_emergency(text):
+        draft.urgent = True
+        await message.reply_html(
+            context.t("emergency.notice", number=context.porch.settings.emergency_number)
+        )
+
+
+# Entry --------------------------------------------------------------------------------------
+
+
+async def start_report(update: Update, context: Context) -> str:
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    _save(context, Draft(key=f"report:{chat.id}:{message.message_id}"))
+    await _ask_category(message, context)
+    return CATEGORY
+
+
+async def start_report_from_menu(update: Update, context: Context) -> str:
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    await answer(query)
+    _save(context, Draft(key=f"report:{chat.id}:q{query.id}"))
+    if isinstance(query.message, Message):
+        await _ask_category(query.message, context)
+    return CATEGORY
+
+
+async def _ask_category(message: Message, context: Context) -> None:
+    lang = context.lang
+    keys = list(CATEGORIES.items())
+    rows = [[(label, f"cat:{code}") for code, label in keys[i : i + 2]] for i in range(0, 6, 2)]
+    await message.reply_html(context.t("report.ask_category"), reply_markup=_keyboard(lang, rows))
+
+
+# Steps ----------------------------------------------------------------------------------------
+
+
+async def on_category(update: Update, context: Context) -> str | None:
+    query, draft = update.callback_query, _draft(context)
+    assert query is not None
+    code = (query.data or "").removeprefix("cat:")
+    if draft is None or code not in CATEGORIES:
+        await answer(query, context.t("common.stale"))
+        return None
+    draft.category = code
+    _save(context, draft)
+    await answer(query)
+    await query.edit_message_text(
+        context.t("report.category_chosen", category=plain(context.lang, CATEGORIES[code]))
+    )
+    if isinstance(query.message, Message):
+        await query.message.reply_html(context.t("report.ask_description"))
+    return DESCRIPTION
+
+
+async def on_description_text(update: Update, context: Context) -> str:
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    draft.description = message.text or ""
+    await _emergency_check(message, context, draft, draft.description)
+    _save(context, draft)
+    await _ask_where(message, context)
+    return WHERE
+
+
+async def on_description_media(update: Update, context: Context) -> str:
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    said = said_from(message)
+    assert said is not None and said.file_id is not None
+    draft.add_media(said.kind, said.file_id, message.media_group_id)
+    if said.text or said.kind == "voice":
+        draft.description = said.text or ""
+        await _emergency_check(message, context, draft, said.text)
+        _save(context, draft)
+        await _ask_where(message, context)
+        return WHERE
+    _save(context, draft)
+    await message.reply_html(
+        context.t("report.ask_words"),
+        reply_markup=_keyboard(context.lang, [[("common.skip", "desc:skip")]]),
+    )
+    return DESCRIPTION
+
+
+async def on_description_skip(update: Update, context: Context) -> str:
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        await _ask_where(query.message, context)
+    return WHERE
+
+
+async def on_album_item(update: Update, context: Context) -> str | None:
+    """More items of an album already being attached: keep them, answer nothing more."""
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    said = said_from(message)
+    assert said is not None and said.file_id is not None
+    draft.add_media(said.kind, said.file_id, message.media_group_id)
+    if said.text and not draft.description:
+        draft.description = said.text
+        await _emergency_check(message, context, draft, said.text)
+    _save(context, draft)
+    return None
+
+
+class SameAlbum(f.MessageFilter):
+    """Media belonging to the album the resident's draft is collecting (one album, one reply)."""
+
+    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+        super().__init__(name="SameAlbum")
+        self.app = app
+
+    def filter(self, message: Message) -> bool:
+        if message.media_group_id is None or message.from_user is None:
+            return False
+        data = self.app.user_data.get(message.from_user.id) or {}
+        return bool(data.get("draft", {}).get("media_group") == message.media_group_id)
+
+
+async def _ask_where(message: Message, context: Context) -> None:
+    await message.reply_html(
+        context.t("report.ask_where"),
+        reply_markup=_keyboard(context.lang, [[("common.skip", "where:skip")]]),
+    )
+
+
+async def on_where_location(update: Update, context: Context) -> str:
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    said = said_from(message)
+    assert said is not None
+    draft.latitude, draft.longitude = said.latitude, said.longitude
+    draft.place = said.text or draft.place
+    _save(context, draft)
+    await _ask_media(message, context)
+    return MEDIA
+
+
+async def on_where_text(update: Update, context: Context) -> str:
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    draft.place = message.text
+    _save(context, draft)
+    await _ask_media(message, context)
+    return MEDIA
+
+
+async def on_where_skip(update: Update, context: Context) -> str:
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        await _ask_media(query.message, context)
+    return MEDIA
+
+
+async def _ask_media(message: Message, context: Context) -> None:
+    await message.reply_html(
+        context.t("report.ask_media"),
+        reply_markup=_keyboard(context.lang, [[("common.skip", "media:done")]]),
+    )
+
+
+async def on_media_item(update: Update, context: Context) -> str | None:
+    message, draft = update.effective_message, _draft(context)
+    assert message is not None and draft is not None
+    said = said_from(message)
+    assert said is not None and said.file_id is not None
+    same_album = message.media_group_id is not None and message.media_group_id == draft.media_group
+    if not draft.add_media(said.kind, said.file_id, message.media_group_id):
+        await message.reply_html(context.t("report.media_full", limit=tips.MAX_MEDIA))
+        return None
+    if said.text:
+        draft.description = "\n".join(p for p in (draft.description, said.text) if p)
+    _save(context, draft)
+    if not same_album:
+        await message.reply_html(
+            context.t("report.media_added"),
+            reply_markup=_keyboard(context.lang, [[("common.done", "media:done")]]),
+        )
+    return None
+
+
+async def on_media_done(update: Update, context: Context) -> str:
+    query = update.callback_query
+    assert query is not None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        await query.message.reply_html(
+            context.t("report.ask_anonymity"),
+            reply_markup=_keyboard(
+                context.lang,
+                [[("report.anonymous", "anon:yes")], [("report.share_name", "anon:no")]],
+            ),
+        )
+    return ANONYMITY
+
+
+async def on_anonymity(update: Update, context: Context) -> str | None:
+    query, draft = update.callback_query, _draft(context)
+    assert query is not None
+    if draft is None or query.data not in ("anon:yes", "anon:no"):
+        await answer(query, context.t("common.stale"))
+        return None
+    draft.anonymous = query.data == "anon:yes"
+    _save(context, draft)
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        await _show_summary(query.message, context, draft)
+    return CONFIRM
+
+
+def summary_text(context: Context, draft: Draft, name: str | None) -> str:
+    t, lang = context.t, context.lang
+    lines = [t("summary.title")]
+    if draft.urgent:
+        lines.append(t("summary.urgent"))
+    lines.append(
+        t(
+            "summary.category",
+            category=plain(lang, CATEGORIES.get(draft.category or "other", "other")),
+        )
+    )
+    if draft.place:
+        lines.append(t("summary.where", place=draft.place))
+    elif draft.latitude is not None:
+        lines.append(t("summary.where_pin"))
+    else:
+        lines.append(t("summary.where_unknown"))
+    if draft.media:
+        lines.append(t("summary.attachments", count=len(draft.media)))
+    lines.append(t("summary.anonymous") if draft.anonymous else t("summary.named", name=name))
+    description = draft.description or t("summary.no_description")
+    preview = description if len(description) <= 600 else description[:600] + "…"
+    return "\n".join(lines) + "\n\n" + html.escape(preview, quote=False)
+
+
+async def _show_summary(message: Message, context: Context, draft: Draft) -> None:
+    user = message.chat
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.username
+    await message.reply_html(
+        summary_text(context, draft, name),
+        reply_markup=_keyboard(
+            context.lang, [[("summary.send", "send:yes"), ("summary.cancel", "send:no")]]
+        ),
+    )
+
+
+async def on_send(update: Update, context: Context) -> str | int | None:
+    query, draft, user = update.callback_query, _draft(context), update.effective_user
+    assert query is not None and user is not None
+    if draft is None:
+        await answer(query, context.t("common.stale"))
+        return ConversationHandler.END
+    if query.data == "send:no":
+        _save(context, None)
+        await answer(query)
+        await query.edit_message_text(context.t("report.cancelled"))
+        return ConversationHandler.END
+    name = None if draft.anonymous else user.full_name
+    if not draft.anonymous and user.username:
+        name = f"{user.full_name} (@{user.username})"
+    porch = context.porch
+    try:
+        filed = await tips.file_tip(
+            porch.store,
+            resident_id=user.id,
+            language=context.lang,
+            draft=draft,
+            reporter_name=name,
+            officers=porch.officers,
+            tips_per_hour=porch.settings.tips_per_hour,
+        )
+    except TooManyTips as limit:
+        minutes = max(1, int((limit.retry_at - porch.store.clock.now()).total_seconds() // 60) + 1)
+        await answer(query)
+        if isinstance(query.message, Message):
+            await query.message.reply_html(
+                context.t("report.too_many", limit=porch.settings.tips_per_hour, minutes=minutes)
+            )
+        return None
+    _save(context, None)
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        thanks = await query.message.reply_html(context.t("report.thanks", ref=filed.tip.id))
+        await tips.link_resident_message(porch.store, user.id, thanks.message_id, filed.tip.id)
+    return ConversationHandler.END
+
+
+async def on_cancel(update: Update, context: Context) -> int:
+    _save(context, None)
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(context.t("report.cancelled"))
+    return ConversationHandler.END
+
+
+async def on_unusable(update: Update, context: Context) -> None:
+    """Stickers, contacts, polls… or text where a button is expected: answer, keep the step."""
+    message = update.effective_message
+    if message is None:
+        return
+    t = context.t
+    await message.reply_html(t("report.use_buttons") if message.text else t("report.unusable"))
+
+
+# Quick tip ---------------------------------------------------------------------------------
+
+
+async def offer_quick_tip(message: Message, context: Context) -> None:
+    """Plain text outside a report is kept and offered as a tip, never dropped."""
+    data = context.user_data
+    if data is None or not message.text:
+        return
+    quick = data.setdefault("quick", {})
+    quick[str(message.message_id)] = message.text
+    for old in sorted(quick, key=int)[:-QUICK_KEEP]:
+        del quick[old]
+    if tips.is_emergency(message.text):
+        await message.reply_html(
+            context.t("emergency.notice", number=context.porch.settings.emergency_number)
+        )
+    mid = message.message_id
+    await message.reply_html(
+        context.t("quick.offer"),
+        reply_markup=_keyboard(
+            context.lang, [[("quick.yes", f"quick:{mid}"), ("quick.no", f"quickno:{mid}")]]
+        ),
+        do_quote=True,
+    )
+
+
+async def start_quick_tip(update: Update, context: Context) -> str | None:
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    data = context.user_data or {}
+    mid = (query.data or "").removeprefix("quick:")
+    text = data.get("quick", {}).pop(mid, None)
+    if text is None:
+        await answer(query, context.t("common.stale"))
+        return ConversationHandler.END
+    draft = Draft(
+        key=f"quick:{chat.id}:{mid}",
+        category="other",
+        description=text,
+        urgent=tips.is_emergency(text),
+    )
+    _save(context, draft)
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if isinstance(query.message, Message):
+        await _show_summary(query.message, context, draft)
+    return CONFIRM
+
+
+async def decline_quick_tip(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    data = context.user_data or {}
+    data.get("quick", {}).pop((query.data or "").removeprefix("quickno:"), None)
+    await answer(query)
+    await query.edit_message_text(context.t("quick.declined"))
+
+
+def conversation(app: Application) -> ConversationHandler:  # type: ignore[type-arg]
+    album_item = MessageHandler(SameAlbum(app) & MEDIA_FILTER, on_album_item)
+    unusable = MessageHandler(PRIVATE & ~f.COMMAND, on_unusable)
+    return ConversationHandler(
+        name="report",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[
+            CommandHandler("report", start_report, filters=PRIVATE),
+            CommandHandler("start", start_report, filters=PRIVATE & f.Regex(r"^/start report$")),
+            CallbackQueryHandler(start_report_from_menu, pattern=r"^menu:report$"),
+            CallbackQueryHandler(start_quick_tip, pattern=r"^quick:\d+$"),
+        ],
+        states={
+            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^cat:")],
+            DESCRIPTION: [
+                album_item,
+                MessageHandler(TEXT, on_description_text),
+                MessageHandler(MEDIA_FILTER, on_description_media),
+                CallbackQueryHandler(on_description_skip, pattern=r"^desc:skip$"),
+            ],
+            WHERE: [
+                album_item,
+                MessageHandler(LOCATION, on_where_location),
+                MessageHandler(TEXT, on_where_text),
+                CallbackQueryHandler(on_where_skip, pattern=r"^where:skip$"),
+            ],
+            MEDIA: [
+                MessageHandler(MEDIA_FILTER, on_media_item),
+                CallbackQueryHandler(on_media_done, pattern=r"^media:done$"),
+            ],
+            ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=r"^anon:")],
+            CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=r"^send:(yes|no)$")],
+        },
+        fallbacks=[CommandHandler("cancel", on_cancel), unusable],
+    )

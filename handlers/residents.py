@@ -1,0 +1,143 @@
+"""A resident's messages outside a report: follow-ups on their tips, /mytips, quick tips."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as f
+
+from bot import relay, tips
+from bot.i18n import N_, plain
+from bot.relay import Outcome
+from handlers.common import Context, answer, said_from
+from handlers.report import offer_quick_tip
+
+PRIVATE = f.ChatType.PRIVATE
+STATUS = {
+    "new": N_("status.new"),
+    "acknowledged": N_("status.acknowledged"),
+    "taken": N_("status.taken"),
+    "resolved": N_("status.resolved"),
+    "spam": N_("status.spam"),
+}
+
+
+async def on_my_tips(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    t, lang = context.t, context.lang
+    async with context.porch.store.read() as tx:
+        mine = await tx.tips.list_for_resident(user.id)
+    if not mine:
+        await message.reply_html(t("mytips.none"))
+        return
+    lines = [t("mytips.title")]
+    buttons = []
+    for tip in mine:
+        lines.append(
+            t(
+                "mytips.line",
+                ref=tip.id,
+                category=plain(lang, tips.CATEGORIES[tip.category]),
+                status=plain(lang, STATUS.get(tip.status, STATUS["new"])),
+            )
+        )
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    plain(lang, "mytips.add", ref=tip.id), callback_data=f"add:{tip.id}"
+                )
+            ]
+        )
+    await message.reply_html("\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def on_add_chosen(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or context.user_data is None:
+        return
+    raw = (query.data or "").removeprefix("add:")
+    tip_id = int(raw) if raw.isdigit() else 0
+    async with context.porch.store.read() as tx:
+        tip = await tx.tips.get(tip_id) if tip_id else None
+    if tip is None or tip.resident_id != user.id:
+        await answer(query, context.t("common.stale"))
+        return
+    context.user_data["adding_to"] = tip.id
+    await answer(query)
+    if isinstance(query.message, Message):
+        await query.message.reply_html(context.t("mytips.add_prompt", ref=tip.id))
+
+
+async def on_private_message(update: Update, context: Context) -> None:
+    """Anything a resident sends outside a report: a follow-up, a quick tip, or a polite no."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    data = context.user_data if context.user_data is not None else {}
+    tip_id = await _target_tip(message, context, data)
+    said = said_from(message)
+    if tip_id is not None:
+        if said is None:
+            await message.reply_html(context.t("followup.unusable"))
+            return
+        await _follow_up(message, context, tip_id, said, data)
+        return
+    if said is not None and said.kind == "text":
+        await offer_quick_tip(message, context)
+    elif said is not None:
+        await message.reply_html(context.t("private.media_outside_report"))
+    else:
+        await message.reply_html(context.t("report.unusable"))
+
+
+async def _target_tip(message: Message, context: Context, data: dict) -> int | None:  # type: ignore[type-arg]
+    """The tip this message adds to: chosen in /mytips, a reply to a tip message, or the rest
+    of an album that already went to a tip."""
+    if message.media_group_id and data.get("adding_group") == message.media_group_id:
+        return int(data["adding_group_tip"])
+    if "adding_to" in data:
+        return int(data["adding_to"])
+    replied = message.reply_to_message
+    if replied is not None:
+        async with context.porch.store.read() as tx:
+            link = await tx.tips.find_link(message.chat.id, replied.message_id)
+        if link is not None:
+            return link.tip_id
+    return None
+
+
+async def _follow_up(
+    message: Message, context: Context, tip_id: int, said: relay.Said, data: dict
+) -> None:  # type: ignore[type-arg]
+    porch = context.porch
+    outcome = await relay.add_followup(
+        porch.store,
+        porch.officers,
+        tip_id=tip_id,
+        resident_id=message.chat.id,
+        said=said,
+        source_message_id=message.message_id,
+    )
+    in_album = message.media_group_id is not None and data.get("adding_group") == (
+        message.media_group_id
+    )
+    data.pop("adding_to", None)
+    if message.media_group_id:
+        data["adding_group"], data["adding_group_tip"] = message.media_group_id, tip_id
+    if outcome is Outcome.NOT_YOURS:
+        await message.reply_html(context.t("common.stale"))
+        return
+    if tips.is_emergency(said.text) and not in_album:
+        await message.reply_html(
+            context.t("emergency.notice", number=porch.settings.emergency_number)
+        )
+    if outcome is Outcome.QUEUED and not in_album:
+        await message.reply_html(context.t("followup.added", ref=tip_id))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("mytips", on_my_tips, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=r"^add:"))
+    app.add_handler(MessageHandler(PRIVATE & ~f.COMMAND, on_private_message))

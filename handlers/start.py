@@ -1,0 +1,128 @@
+"""Residents' welcome, help, privacy, language and broadcast opt-in."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import filters as f
+
+from bot import residents
+from bot.config import SUPPORTED_LANGUAGES
+from bot.i18n import plain, translate
+from handlers.common import Context, answer
+
+PRIVATE = f.ChatType.PRIVATE
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def menu_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(plain(lang, "menu.report"), callback_data="menu:report")]]
+    )
+
+
+async def on_start(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    t, number = context.t, context.porch.settings.emergency_number
+    await message.reply_html(
+        "\n\n".join(
+            [t("start.welcome"), t("emergency.notice", number=number), t("privacy.summary")]
+        )
+    )
+    lang = context.lang
+    await message.reply_html(
+        t("start.opt_in"),
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(plain(lang, "start.opt_in_yes"), callback_data="optin:1"),
+                    InlineKeyboardButton(plain(lang, "start.opt_in_no"), callback_data="optin:0"),
+                ]
+            ]
+        ),
+    )
+
+
+async def on_opt_in(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data not in ("optin:1", "optin:0"):
+        return
+    opted_in = query.data == "optin:1"
+    await residents.set_opt_in(context.porch.store, user.id, opted_in)
+    await answer(query)
+    t = context.t
+    await query.edit_message_text(t("start.opted_in") if opted_in else t("start.opted_out"))
+    if query.message is not None:
+        await context.bot.send_message(
+            query.message.chat.id, t("help.resident"), reply_markup=menu_keyboard(context.lang)
+        )
+
+
+async def on_help(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(
+            context.t("help.resident"), reply_markup=menu_keyboard(context.lang)
+        )
+
+
+async def on_privacy(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(context.t("privacy.full"))
+
+
+async def on_language(update: Update, context: Context) -> None:
+    if update.effective_message is None:
+        return
+    buttons = [
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"lang:{code}")
+        for code in SUPPORTED_LANGUAGES
+    ]
+    await update.effective_message.reply_html(
+        context.t("language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def on_language_chosen(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    code = (query.data or "").removeprefix("lang:") if query else ""
+    if query is None or user is None or code not in SUPPORTED_LANGUAGES:
+        await answer(query, context.t("common.stale"))
+        return
+    await residents.set_language(context.porch.store, user.id, code)
+    if context.user_data is not None:
+        context.user_data["lang"] = code
+    await answer(query)
+    await query.edit_message_text(translate(code, "language.set"))
+
+
+async def on_cancel_idle(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(context.t("common.nothing_to_cancel"))
+
+
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """A resident who blocks the bot becomes unreachable; unblocking makes them reachable."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    status = change.new_chat_member.status
+    await residents.set_reachable(
+        context.porch.store,
+        change.chat.id,
+        status == ChatMemberStatus.MEMBER,
+        default_language=context.porch.settings.default_language,
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
+    app.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", on_language, filters=PRIVATE))
+    app.add_handler(CommandHandler("cancel", on_cancel_idle, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_opt_in, pattern=r"^optin:"))
+    app.add_handler(CallbackQueryHandler(on_language_chosen, pattern=r"^lang:"))
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

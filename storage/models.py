@@ -1,0 +1,88 @@
+"""Frozen dataclasses returned by the repositories. No Telegram objects here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Resident:
+    user_id: int
+    language: str
+    broadcast_opt_in: bool | None
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """A file a resident attached, referred to by Telegram file id (re-sent as a copy)."""
+
+    kind: str
+    file_id: str
+
+
+@dataclass(frozen=True)
+class Tip:
+    id: int
+    resident_id: int | None
+    category: str
+    description: str
+    latitude: float | None
+    longitude: float | None
+    place: str | None
+    anonymous: bool
+    reporter_name: str | None
+    urgent: bool
+    status: str
+    language: str
+    card_message_id: int | None
+    created_at: datetime
+    media: tuple[MediaItem, ...] = ()
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class TipMessage:
+    """One thing said on a tip after filing: a follow-up, an officer reply or an internal note."""
+
+    id: int
+    tip_id: int
+    author: str
+    officer_id: int | None
+    kind: str
+    text: str | None
+    file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    source_chat_id: int
+    source_message_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ThreadLink:
+    chat_id: int
+    message_id: int
+    tip_id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    kind: str
+    chat_id: int
+    lane: str
+    priority: int
+    payload: dict[str, Any]
+    tip_id: int | None
+    status: str
+    attempts: int
+    not_before: float
+    last_error: str | None
+    message_ids: tuple[tuple[int, ...], ...] = field(default=())

@@ -1,0 +1,139 @@
+"""The delivery outbox: rows written in the same transaction as the fact they announce."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.clock import Clock, to_text
+from storage.models import OutboxRow
+
+# Lower goes first: tips and their replies never wait behind bulk work.
+PRIORITY_URGENT = 10
+PRIORITY_TIP = 20
+PRIORITY_RELAY = 20
+PRIORITY_NOTICE = 30
+PRIORITY_BULK = 100
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    kind: str
+    chat_id: int
+    payload: dict[str, Any]
+    lane: str = ""
+    priority: int = PRIORITY_NOTICE
+    tip_id: int | None = None
+    dedupe_key: str | None = None
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        kind=row["kind"],
+        chat_id=row["chat_id"],
+        lane=row["lane"],
+        priority=row["priority"],
+        payload=json.loads(row["payload"]),
+        tip_id=row["tip_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        not_before=row["not_before"],
+        last_error=row["last_error"],
+        message_ids=tuple(tuple(part) for part in json.loads(row["message_ids"] or "[]")),
+    )
+
+
+class OutboxRepo:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def enqueue(self, delivery: NewDelivery) -> int | None:
+        """Add a row; a repeated dedupe key adds nothing and returns None."""
+        now = to_text(self.clock.now())
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (kind, chat_id, lane, priority, payload, tip_id,"
+            " dedupe_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                delivery.kind,
+                delivery.chat_id,
+                delivery.lane or f"chat:{delivery.chat_id}",
+                delivery.priority,
+                json.dumps(delivery.payload),
+                delivery.tip_id,
+                delivery.dedupe_key,
+                now,
+                now,
+            ),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def due(self, now: float, limit: int, busy_lanes: set[str]) -> list[OutboxRow]:
+        """Pending rows that may go now: the head of each lane, most urgent first."""
+        async with self.conn.execute(
+            "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
+            "   AND p.status = 'pending' AND p.id < o.id)"
+            " ORDER BY o.priority, o.id LIMIT ?",
+            (now, limit + len(busy_lanes)),
+        ) as c:
+            rows = [_row(r) for r in await c.fetchall()]
+        return [r for r in rows if r.lane not in busy_lanes][:limit]
+
+    async def next_wakeup(self) -> float | None:
+        async with self.conn.execute(
+            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+        ) as c:
+            row = await c.fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    async def get(self, row_id: int) -> OutboxRow | None:
+        async with self.conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)) as c:
+            row = await c.fetchone()
+        return _row(row) if row else None
+
+    async def mark_sent(self, row_id: int, message_ids: list[list[int]]) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_ids = ?,"
+            " last_error = NULL, updated_at = ? WHERE id = ?",
+            (json.dumps(message_ids), to_text(self.clock.now()), row_id),
+        )
+
+    async def record_progress(self, row_id: int, parts: list[list[int]]) -> None:
+        """Remember which parts of a multi-part delivery went out, so a retry skips them."""
+        await self.conn.execute(
+            "UPDATE outbox SET message_ids = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(parts), to_text(self.clock.now()), row_id),
+        )
+
+    async def mark_retry(
+        self, row_id: int, not_before: float, error: str, count_attempt: bool = True
+    ) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ?,"
+            " updated_at = ? WHERE id = ?",
+            (int(count_attempt), not_before, error, to_text(self.clock.now()), row_id),
+        )
+
+    async def mark_final(self, row_id: int, status: str, error: str) -> None:
+        """End a row as 'failed' or 'unreachable', keeping the reason for officers."""
+        await self.conn.execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+            " updated_at = ? WHERE id = ?",
+            (status, error, to_text(self.clock.now()), row_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        async with self.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status") as c:
+            return {row[0]: row[1] for row in await c.fetchall()}
+
+    async def rows(self, kind: str | None = None) -> list[OutboxRow]:
+        query, args = "SELECT * FROM outbox", ()
+        if kind is not None:
+            query, args = query + " WHERE kind = ?", (kind,)
+        async with self.conn.execute(query + " ORDER BY id", args) as c:
+            return [_row(r) for r in await c.fetchall()]

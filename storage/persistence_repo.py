@@ -1,0 +1,28 @@
+"""Key/value rows behind python-telegram-bot's persistence (drafts and conversation states)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+
+class PersistenceRepo:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def load(self, kind: str) -> dict[str, str]:
+        async with self.conn.execute(
+            "SELECT key, data FROM ptb_persistence WHERE kind = ?", (kind,)
+        ) as c:
+            return {row["key"]: row["data"] for row in await c.fetchall()}
+
+    async def save(self, kind: str, key: str, data: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
+            (kind, key, data),
+        )
+
+    async def delete(self, kind: str, key: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", (kind, key)
+        )

@@ -1,0 +1,221 @@
+"""Tips, their media, what is said on them afterwards, and the reply mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.clock import Clock, from_text, to_text
+from storage.models import MediaItem, ThreadLink, Tip, TipMessage
+
+
+@dataclass(frozen=True)
+class NewTip:
+    """What a resident's finished report holds, ready to be stored."""
+
+    source_key: str
+    resident_id: int
+    category: str
+    description: str
+    language: str
+    anonymous: bool = True
+    reporter_name: str | None = None
+    urgent: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str | None = None
+    media: tuple[MediaItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewTipMessage:
+    tip_id: int
+    author: str
+    kind: str
+    source_chat_id: int
+    source_message_id: int
+    text: str | None = None
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    officer_id: int | None = None
+
+
+def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
+    return Tip(
+        id=row["id"],
+        resident_id=row["resident_id"],
+        category=row["category"],
+        description=row["description"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        place=row["place"],
+        anonymous=bool(row["anonymous"]),
+        reporter_name=row["reporter_name"],
+        urgent=bool(row["urgent"]),
+        status=row["status"],
+        language=row["language"],
+        card_message_id=row["card_message_id"],
+        created_at=from_text(row["created_at"]),
+        media=media,
+    )
+
+
+def _tip_message(row: aiosqlite.Row) -> TipMessage:
+    return TipMessage(
+        id=row["id"],
+        tip_id=row["tip_id"],
+        author=row["author"],
+        officer_id=row["officer_id"],
+        kind=row["kind"],
+        text=row["text"],
+        file_id=row["file_id"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        source_chat_id=row["source_chat_id"],
+        source_message_id=row["source_message_id"],
+        created_at=from_text(row["created_at"]),
+    )
+
+
+class TipRepo:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def insert(self, new: NewTip) -> tuple[Tip, bool]:
+        """Store a tip once per source key. Returns (tip, created)."""
+        existing = await self.get_by_source_key(new.source_key)
+        if existing is not None:
+            return existing, False
+        cursor = await self.conn.execute(
+            "INSERT INTO tips (resident_id, source_key, category, description, latitude,"
+            " longitude, place, anonymous, reporter_name, urgent, language, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.resident_id,
+                new.source_key,
+                new.category,
+                new.description,
+                new.latitude,
+                new.longitude,
+                new.place,
+                int(new.anonymous),
+                None if new.anonymous else new.reporter_name,
+                int(new.urgent),
+                new.language,
+                to_text(self.clock.now()),
+            ),
+        )
+        tip_id = cursor.lastrowid
+        assert tip_id is not None
+        await self.conn.executemany(
+            "INSERT INTO tip_media (tip_id, position, kind, file_id) VALUES (?, ?, ?, ?)",
+            [(tip_id, pos, item.kind, item.file_id) for pos, item in enumerate(new.media)],
+        )
+        tip = await self.get(tip_id)
+        assert tip is not None
+        return tip, True
+
+    async def _media(self, tip_id: int) -> tuple[MediaItem, ...]:
+        async with self.conn.execute(
+            "SELECT kind, file_id FROM tip_media WHERE tip_id = ? ORDER BY position", (tip_id,)
+        ) as c:
+            return tuple(
+                MediaItem(kind=r["kind"], file_id=r["file_id"]) for r in await c.fetchall()
+            )
+
+    async def get(self, tip_id: int) -> Tip | None:
+        async with self.conn.execute("SELECT * FROM tips WHERE id = ?", (tip_id,)) as c:
+            row = await c.fetchone()
+        return _tip(row, await self._media(tip_id)) if row else None
+
+    async def get_by_source_key(self, source_key: str) -> Tip | None:
+        async with self.conn.execute(
+            "SELECT id FROM tips WHERE source_key = ?", (source_key,)
+        ) as c:
+            row = await c.fetchone()
+        return await self.get(row["id"]) if row else None
+
+    async def list_for_resident(self, resident_id: int, limit: int = 10) -> list[Tip]:
+        async with self.conn.execute(
+            "SELECT * FROM tips WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+            (resident_id, limit),
+        ) as c:
+            rows = await c.fetchall()
+        return [_tip(row, ()) for row in rows]
+
+    async def count_since(self, resident_id: int, since: datetime) -> int:
+        async with self.conn.execute(
+            "SELECT count(*) FROM tips WHERE resident_id = ? AND created_at >= ?",
+            (resident_id, to_text(since)),
+        ) as c:
+            row = await c.fetchone()
+        return int(row[0]) if row else 0
+
+    async def oldest_since(self, resident_id: int, since: datetime) -> datetime | None:
+        async with self.conn.execute(
+            "SELECT min(created_at) FROM tips WHERE resident_id = ? AND created_at >= ?",
+            (resident_id, to_text(since)),
+        ) as c:
+            row = await c.fetchone()
+        return from_text(row[0]) if row and row[0] else None
+
+    async def set_card(self, tip_id: int, message_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE tips SET card_message_id = ? WHERE id = ?", (message_id, tip_id)
+        )
+
+    async def link(self, chat_id: int, message_ids: list[int], tip_id: int, role: str) -> None:
+        await self.conn.executemany(
+            "INSERT OR IGNORE INTO thread_messages (chat_id, message_id, tip_id, role)"
+            " VALUES (?, ?, ?, ?)",
+            [(chat_id, mid, tip_id, role) for mid in message_ids],
+        )
+
+    async def find_link(self, chat_id: int, message_id: int) -> ThreadLink | None:
+        async with self.conn.execute(
+            "SELECT * FROM thread_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        ) as c:
+            row = await c.fetchone()
+        if row is None:
+            return None
+        return ThreadLink(row["chat_id"], row["message_id"], row["tip_id"], row["role"])
+
+    async def add_message(self, new: NewTipMessage) -> tuple[TipMessage, bool]:
+        """Store what was said on a tip once per source message. Returns (message, created)."""
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO tip_messages (tip_id, author, officer_id, kind, text, file_id,"
+            " latitude, longitude, source_chat_id, source_message_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.tip_id,
+                new.author,
+                new.officer_id,
+                new.kind,
+                new.text,
+                new.file_id,
+                new.latitude,
+                new.longitude,
+                new.source_chat_id,
+                new.source_message_id,
+                to_text(self.clock.now()),
+            ),
+        )
+        created = cursor.rowcount == 1
+        async with self.conn.execute(
+            "SELECT * FROM tip_messages WHERE source_chat_id = ? AND source_message_id = ?",
+            (new.source_chat_id, new.source_message_id),
+        ) as c:
+            row = await c.fetchone()
+        assert row is not None
+        return _tip_message(row), created
+
+    async def messages(self, tip_id: int) -> list[TipMessage]:
+        async with self.conn.execute(
+            "SELECT * FROM tip_messages WHERE tip_id = ? ORDER BY id", (tip_id,)
+        ) as c:
+            return [_tip_message(r) for r in await c.fetchall()]
