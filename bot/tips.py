@@ -186,12 +186,16 @@ def card_texts(tip: Tip, officers: OfficerChat) -> list[str]:
     if tip.media:
         lines.append(translate(lang, "card.attachments", count=len(tip.media)))
     lines.append(translate(lang, "card.reply_hint"))
-    header = "\n".join(lines) + "\n\n"
+    header = "\n".join(lines)
     description = tip.description or translate(lang, "card.no_description")
-    room = content.TEXT_LIMIT - content.visible_length(header)
-    pieces = content.split_plain(description, room)
-    escaped = [html.escape(piece, quote=False) for piece in pieces]
-    return [header + escaped[0], *escaped[1:]]
+    whole = header + "\n\n" + html.escape(description, quote=False)
+    if content.visible_length(whole) <= content.TEXT_LIMIT:
+        return [whole]
+    # Too long beside the header: the description follows whole, as typed, under the card
+    # (split only if it alone exceeds Telegram's limit, which a single message cannot).
+    pieces = content.split_plain(description, content.TEXT_LIMIT)
+    below = header + "\n\n" + translate(lang, "card.description_below")
+    return [below, *(html.escape(piece, quote=False) for piece in pieces)]
 
 
 def tip_priority(tip: Tip) -> int:

@@ -1,0 +1,145 @@
+"""The test world: a Bot API emulator, the real Porchlight application polling it, and people.
+
+`world.settle()` waits until the bot has taken every update, handled it, and drained every
+delivery that is due: the point at which a story can look at what people received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import ALLOWED_UPDATES, PorchApp, build_application, porch_of
+from bot.config import Settings, load_settings
+from tests.telegram.drivers import GroupChat, Officer, Person
+from tests.telegram.emulator import BotApiEmulator
+
+SETTLE_TIMEOUT = 10.0
+
+
+class World:
+    def __init__(self, emu: BotApiEmulator, tmp_path: Path) -> None:
+        self.emu = emu
+        self.database = str(tmp_path / "porchlight.sqlite3")
+        self.app: PorchApp | None = None
+        self.overrides: dict[str, Any] = {}
+        self.officer_chat_id = emu.add_group("Officers", type="supergroup", members={})
+        self.officer_chat = GroupChat(emu, self.officer_chat_id)
+
+    def settings(self) -> Settings:
+        return load_settings(
+            _env_file=None,
+            bot_token=self.emu.token,
+            officer_chat_id=self.officer_chat_id,
+            database_path=self.database,
+            telegram_api_url=self.emu.url,
+            **self.overrides,
+        )
+
+    async def start_bot(self) -> PorchApp:
+        """Start the bot the way `run_polling` does, without taking over the event loop."""
+        app = build_application(self.settings())
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
+        )
+        await app.start()
+        self.app = app
+        return app
+
+    async def stop_bot(self, *, kill_deliveries: bool = False) -> None:
+        """A graceful stop; `kill_deliveries` cuts sends in flight as a killed process would."""
+        app, self.app = self.app, None
+        if app is None:
+            return
+        drainer = porch_of(app).drainer
+        if kill_deliveries and drainer is not None:
+            await drainer.stop(grace=0)
+        assert app.updater is not None
+        await app.updater.stop()
+        await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+    async def restart_bot(self, *, kill_deliveries: bool = False) -> PorchApp:
+        await self.stop_bot(kill_deliveries=kill_deliveries)
+        return await self.start_bot()
+
+    @property
+    def porch(self) -> Any:
+        assert self.app is not None
+        return porch_of(self.app)
+
+    async def settle(self) -> None:
+        app = self.app
+        if app is None:
+            return
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while not self.emu.all_updates_confirmed():
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot did not fetch its updates in time")
+            await asyncio.sleep(0.002)
+        await asyncio.wait_for(app.update_queue.join(), SETTLE_TIMEOUT)
+        drainer = porch_of(app).drainer
+        if drainer is None:
+            return
+        idle = asyncio.ensure_future(drainer.wait_idle())
+        try:
+            while not idle.done():
+                if any(h.waiting and not h.released for h in self.emu.holds):
+                    return  # a request the test is holding: the outbox cannot be idle
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"deliveries still pending\n{self.emu.dump()}")
+                await asyncio.sleep(0.002)
+        finally:
+            idle.cancel()
+
+    def resident(
+        self, first_name: str, *, last_name: str | None = None, username: str | None = None,
+        language: str = "en",
+    ) -> Person:
+        user = self.emu.add_user(first_name, last_name=last_name, username=username,
+                                 language_code=language)
+        return Person(self.emu, user, self.settle)
+
+    def officer(self, first_name: str, *, username: str | None = None) -> Officer:
+        user = self.emu.add_user(first_name, username=username)
+        self.emu.set_member(self.officer_chat_id, user.id, "member")
+        return Officer(self.emu, user, self.officer_chat_id, self.settle)
+
+    def stranger_in_officer_chat(self, first_name: str) -> Officer:
+        """Someone whose messages appear in the chat but who is not (or no longer) a member."""
+        user = self.emu.add_user(first_name)
+        return Officer(self.emu, user, self.officer_chat_id, self.settle)
+
+    async def outbox(self) -> dict[str, int]:
+        async with self.porch.store.read() as tx:
+            counts: dict[str, int] = await tx.outbox.counts()
+            return counts
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator()
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+async def world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World]:
+    world = World(emulator, tmp_path)
+    await world.start_bot()
+    yield world
+    await world.stop_bot(kill_deliveries=True)
