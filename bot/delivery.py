@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import logging
 from datetime import timedelta
@@ -167,7 +168,7 @@ class Drainer:
         while True:
             self._wake.clear()
             now = self._now()
-            timeout: float | None = 30.0
+            timeout = 30.0
             if now < self._paused_until:
                 timeout = self._paused_until - now
             else:
@@ -183,11 +184,11 @@ class Drainer:
                     self._busy_lanes.add(row.lane)
                     task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
                     self._inflight[row.id] = task
-                    task.add_done_callback(lambda _t, row=row: self._done(row))
+                    task.add_done_callback(functools.partial(self._done, row))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
-    def _done(self, row: OutboxRow) -> None:
+    def _done(self, row: OutboxRow, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(row.id, None)
         self._busy_lanes.discard(row.lane)
         self._wake.set()

@@ -17,7 +17,7 @@ async def flush_persistence(update: Update, context: Context) -> None:
         await context.application.update_persistence()
 
 
-def register(app: Application, officer_chat_id: int) -> None:  # type: ignore[type-arg]
+def register(app: Application, officer_chat_id: int) -> None:
     # Group -2: guards that run before anything else (resident registration, flood control).
     app.add_handler(TypeHandler(Update, ensure_resident), group=-2)
     # Group 0, first match wins: officer chat, then the report conversation (it owns /start

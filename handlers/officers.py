@@ -117,7 +117,7 @@ async def on_officer_membership(update: Update, context: Context) -> None:
         log.info("user %s left the officer chat: officer rights revoked", member.user.id)
 
 
-def register(app: Application, officer_chat_id: int) -> None:  # type: ignore[type-arg]
+def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     app.add_handler(CommandHandler("note", on_note, filters=officer_chat))
     app.add_handler(CommandHandler("help", on_officer_help, filters=officer_chat))

@@ -7,10 +7,12 @@ The draft lives in user_data (persisted); the tip is committed before the reside
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -31,6 +33,7 @@ CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
     "anonymity",
     "confirm",
 )
+Step = str | int | None  # the next state, ConversationHandler.END, or None to stay
 PRIVATE = f.ChatType.PRIVATE
 MEDIA_FILTER = (f.PHOTO | f.VIDEO | f.VOICE | f.Document.ALL | f.AUDIO | f.ANIMATION) & PRIVATE
 TEXT = f.TEXT & ~f.COMMAND & PRIVATE
@@ -77,7 +80,7 @@ async def _emergency_check(
 # Entry --------------------------------------------------------------------------------------
 
 
-async def start_report(update: Update, context: Context) -> str:
+async def start_report(update: Update, context: Context) -> Step:
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     _save(context, Draft(key=f"report:{chat.id}:{message.message_id}"))
@@ -85,7 +88,7 @@ async def start_report(update: Update, context: Context) -> str:
     return CATEGORY
 
 
-async def start_report_from_menu(update: Update, context: Context) -> str:
+async def start_report_from_menu(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     await answer(query)
@@ -105,7 +108,7 @@ async def _ask_category(message: Message, context: Context) -> None:
 # Steps ----------------------------------------------------------------------------------------
 
 
-async def on_category(update: Update, context: Context) -> str | None:
+async def on_category(update: Update, context: Context) -> Step:
     query, draft = update.callback_query, _draft(context)
     assert query is not None
     code = (query.data or "").removeprefix("cat:")
@@ -123,7 +126,7 @@ async def on_category(update: Update, context: Context) -> str | None:
     return DESCRIPTION
 
 
-async def on_description_text(update: Update, context: Context) -> str:
+async def on_description_text(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
     draft.description = message.text or ""
@@ -133,7 +136,7 @@ async def on_description_text(update: Update, context: Context) -> str:
     return WHERE
 
 
-async def on_description_media(update: Update, context: Context) -> str:
+async def on_description_media(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
     said = said_from(message)
@@ -153,7 +156,7 @@ async def on_description_media(update: Update, context: Context) -> str:
     return DESCRIPTION
 
 
-async def on_description_skip(update: Update, context: Context) -> str:
+async def on_description_skip(update: Update, context: Context) -> Step:
     query = update.callback_query
     assert query is not None
     await answer(query)
@@ -163,7 +166,7 @@ async def on_description_skip(update: Update, context: Context) -> str:
     return WHERE
 
 
-async def on_album_item(update: Update, context: Context) -> str | None:
+async def on_album_item(update: Update, context: Context) -> Step:
     """More items of an album already being attached: keep them, answer nothing more."""
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
@@ -180,7 +183,7 @@ async def on_album_item(update: Update, context: Context) -> str | None:
 class SameAlbum(f.MessageFilter):
     """Media belonging to the album the resident's draft is collecting (one album, one reply)."""
 
-    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+    def __init__(self, app: Application) -> None:
         super().__init__(name="SameAlbum")
         self.app = app
 
@@ -198,7 +201,7 @@ async def _ask_where(message: Message, context: Context) -> None:
     )
 
 
-async def on_where_location(update: Update, context: Context) -> str:
+async def on_where_location(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
     said = said_from(message)
@@ -210,7 +213,7 @@ async def on_where_location(update: Update, context: Context) -> str:
     return MEDIA
 
 
-async def on_where_text(update: Update, context: Context) -> str:
+async def on_where_text(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
     draft.place = message.text
@@ -219,7 +222,7 @@ async def on_where_text(update: Update, context: Context) -> str:
     return MEDIA
 
 
-async def on_where_skip(update: Update, context: Context) -> str:
+async def on_where_skip(update: Update, context: Context) -> Step:
     query = update.callback_query
     assert query is not None
     await answer(query)
@@ -236,7 +239,7 @@ async def _ask_media(message: Message, context: Context) -> None:
     )
 
 
-async def on_media_item(update: Update, context: Context) -> str | None:
+async def on_media_item(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     assert message is not None and draft is not None
     said = said_from(message)
@@ -256,7 +259,7 @@ async def on_media_item(update: Update, context: Context) -> str | None:
     return None
 
 
-async def on_media_done(update: Update, context: Context) -> str:
+async def on_media_done(update: Update, context: Context) -> Step:
     query = update.callback_query
     assert query is not None
     await answer(query)
@@ -272,7 +275,7 @@ async def on_media_done(update: Update, context: Context) -> str:
     return ANONYMITY
 
 
-async def on_anonymity(update: Update, context: Context) -> str | None:
+async def on_anonymity(update: Update, context: Context) -> Step:
     query, draft = update.callback_query, _draft(context)
     assert query is not None
     if draft is None or query.data not in ("anon:yes", "anon:no"):
@@ -323,7 +326,7 @@ async def _show_summary(message: Message, context: Context, draft: Draft) -> Non
     )
 
 
-async def on_send(update: Update, context: Context) -> str | int | None:
+async def on_send(update: Update, context: Context) -> Step:
     query, draft, user = update.callback_query, _draft(context), update.effective_user
     assert query is not None and user is not None
     if draft is None:
@@ -365,7 +368,7 @@ async def on_send(update: Update, context: Context) -> str | int | None:
     return ConversationHandler.END
 
 
-async def on_cancel(update: Update, context: Context) -> int:
+async def on_cancel(update: Update, context: Context) -> Step:
     _save(context, None)
     if update.effective_message is not None:
         await update.effective_message.reply_html(context.t("report.cancelled"))
@@ -407,7 +410,7 @@ async def offer_quick_tip(message: Message, context: Context) -> None:
     )
 
 
-async def start_quick_tip(update: Update, context: Context) -> str | None:
+async def start_quick_tip(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     data = context.user_data or {}
@@ -439,39 +442,47 @@ async def decline_quick_tip(update: Update, context: Context) -> None:
     await query.edit_message_text(context.t("quick.declined"))
 
 
-def conversation(app: Application) -> ConversationHandler:  # type: ignore[type-arg]
+Handlers = list[BaseHandler[Update, Context, Any]]
+
+
+def conversation(app: Application) -> ConversationHandler[Context]:
+    """The report, step by step. The album handler comes first in every step after the
+    description, so the rest of an album is attached wherever the first item moved us."""
     album_item = MessageHandler(SameAlbum(app) & MEDIA_FILTER, on_album_item)
     unusable = MessageHandler(PRIVATE & ~f.COMMAND, on_unusable)
+    entry_points: Handlers = [
+        CommandHandler("report", start_report, filters=PRIVATE),
+        CommandHandler("start", start_report, filters=PRIVATE & f.Regex(r"^/start report$")),
+        CallbackQueryHandler(start_report_from_menu, pattern=r"^menu:report$"),
+        CallbackQueryHandler(start_quick_tip, pattern=r"^quick:\d+$"),
+    ]
+    states: dict[object, Handlers] = {
+        CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^cat:")],
+        DESCRIPTION: [
+            album_item,
+            MessageHandler(TEXT, on_description_text),
+            MessageHandler(MEDIA_FILTER, on_description_media),
+            CallbackQueryHandler(on_description_skip, pattern=r"^desc:skip$"),
+        ],
+        WHERE: [
+            album_item,
+            MessageHandler(LOCATION, on_where_location),
+            MessageHandler(TEXT, on_where_text),
+            CallbackQueryHandler(on_where_skip, pattern=r"^where:skip$"),
+        ],
+        MEDIA: [
+            MessageHandler(MEDIA_FILTER, on_media_item),
+            CallbackQueryHandler(on_media_done, pattern=r"^media:done$"),
+        ],
+        ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=r"^anon:")],
+        CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=r"^send:(yes|no)$")],
+    }
+    fallbacks: Handlers = [CommandHandler("cancel", on_cancel), unusable]
     return ConversationHandler(
         name="report",
         persistent=True,
         allow_reentry=True,
-        entry_points=[
-            CommandHandler("report", start_report, filters=PRIVATE),
-            CommandHandler("start", start_report, filters=PRIVATE & f.Regex(r"^/start report$")),
-            CallbackQueryHandler(start_report_from_menu, pattern=r"^menu:report$"),
-            CallbackQueryHandler(start_quick_tip, pattern=r"^quick:\d+$"),
-        ],
-        states={
-            CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^cat:")],
-            DESCRIPTION: [
-                album_item,
-                MessageHandler(TEXT, on_description_text),
-                MessageHandler(MEDIA_FILTER, on_description_media),
-                CallbackQueryHandler(on_description_skip, pattern=r"^desc:skip$"),
-            ],
-            WHERE: [
-                album_item,
-                MessageHandler(LOCATION, on_where_location),
-                MessageHandler(TEXT, on_where_text),
-                CallbackQueryHandler(on_where_skip, pattern=r"^where:skip$"),
-            ],
-            MEDIA: [
-                MessageHandler(MEDIA_FILTER, on_media_item),
-                CallbackQueryHandler(on_media_done, pattern=r"^media:done$"),
-            ],
-            ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=r"^anon:")],
-            CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=r"^send:(yes|no)$")],
-        },
-        fallbacks=[CommandHandler("cancel", on_cancel), unusable],
+        entry_points=entry_points,
+        states=states,
+        fallbacks=fallbacks,
     )

@@ -92,7 +92,7 @@ async def on_private_message(update: Update, context: Context) -> None:
         await message.reply_html(context.t("report.unusable"))
 
 
-async def _target_tip(message: Message, context: Context, data: dict) -> int | None:  # type: ignore[type-arg]
+async def _target_tip(message: Message, context: Context, data: dict) -> int | None:
     """The tip this message adds to: chosen in /mytips, a reply to a tip message, or the rest
     of an album that already went to a tip."""
     if message.media_group_id and data.get("adding_group") == message.media_group_id:
@@ -110,7 +110,7 @@ async def _target_tip(message: Message, context: Context, data: dict) -> int | N
 
 async def _follow_up(
     message: Message, context: Context, tip_id: int, said: relay.Said, data: dict
-) -> None:  # type: ignore[type-arg]
+) -> None:
     porch = context.porch
     outcome = await relay.add_followup(
         porch.store,
@@ -137,7 +137,7 @@ async def _follow_up(
         await message.reply_html(context.t("followup.added", ref=tip_id))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytips", on_my_tips, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=r"^add:"))
     app.add_handler(MessageHandler(PRIVATE & ~f.COMMAND, on_private_message))

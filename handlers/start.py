@@ -117,7 +117,7 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
     app.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))

@@ -132,7 +132,7 @@ class OutboxRepo:
             return {row[0]: row[1] for row in await c.fetchall()}
 
     async def rows(self, kind: str | None = None) -> list[OutboxRow]:
-        query, args = "SELECT * FROM outbox", ()
+        query, args = "SELECT * FROM outbox", tuple[object, ...]()
         if kind is not None:
             query, args = query + " WHERE kind = ?", (kind,)
         async with self.conn.execute(query + " ORDER BY id", args) as c:

@@ -48,9 +48,7 @@ class World:
         if app.post_init is not None:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
-        )
+        await app.updater.start_polling(poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES)
         await app.start()
         self.app = app
         return app
@@ -106,11 +104,16 @@ class World:
             idle.cancel()
 
     def resident(
-        self, first_name: str, *, last_name: str | None = None, username: str | None = None,
+        self,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
         language: str = "en",
     ) -> Person:
-        user = self.emu.add_user(first_name, last_name=last_name, username=username,
-                                 language_code=language)
+        user = self.emu.add_user(
+            first_name, last_name=last_name, username=username, language_code=language
+        )
         return Person(self.emu, user, self.settle)
 
     def officer(self, first_name: str, *, username: str | None = None) -> Officer:

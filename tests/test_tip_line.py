@@ -8,8 +8,14 @@ from tests.conftest import World
 WHITE_VAN = "White van parked on Elm St for three days"
 
 
-async def file_tip(world: World, resident, description: str = WHITE_VAN, *,  # type: ignore[no-untyped-def]
-                   category: str = "Suspicious vehicle", anonymous: bool = True):
+async def file_tip(
+    world: World,
+    resident,
+    description: str = WHITE_VAN,
+    *,  # type: ignore[no-untyped-def]
+    category: str = "Suspicious vehicle",
+    anonymous: bool = True,
+):
     await resident.says("/report")
     await resident.taps(category)
     await resident.says(description)
@@ -51,8 +57,9 @@ async def test_anonymous_tip_with_album_and_location_reaches_officers_without_id
 
 async def test_named_tip_shows_the_name_the_resident_chose_to_share(world: World) -> None:
     bob = world.resident("Bob", last_name="Stone", username="bobs")
-    card = await file_tip(world, bob, "Gate left open at the school", category="Safety hazard",
-                          anonymous=False)
+    card = await file_tip(
+        world, bob, "Gate left open at the school", category="Safety hazard", anonymous=False
+    )
     assert "Bob Stone" in card.text and "Anonymous resident" not in card.text
     assert "Safety hazard" in card.text
 
@@ -291,8 +298,13 @@ async def test_a_spanish_speaking_resident_is_answered_in_spanish(world: World) 
 
 
 async def test_a_rate_limited_card_is_delivered_after_retry_after(world: World) -> None:
-    world.emu.fail_next("sendMessage", chat_id=world.officer_chat_id, error_code=429,
-                        description="Too Many Requests: retry after 1", retry_after=1)
+    world.emu.fail_next(
+        "sendMessage",
+        chat_id=world.officer_chat_id,
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+    )
     alice = world.resident("Alice")
     await file_tip(world, alice)
     cards = [m for m in world.officer_chat.bot_messages() if "Tip #1" in (m.text or "")]
