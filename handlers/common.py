@@ -105,10 +105,10 @@ async def on_error(update: object, context: Context) -> None:
     log.error("error while handling %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    await answer(update.callback_query, context.t("common.error"))
+    if update.effective_chat.type != "private":
+        return
     try:
-        if update.callback_query is not None:
-            await answer(update.callback_query, context.t("common.error"))
-        elif update.effective_chat.type == "private" and update.effective_message is not None:
-            await update.effective_message.reply_html(context.t("common.error"))
+        await context.bot.send_message(update.effective_chat.id, context.t("common.error"))
     except TelegramError:
         log.warning("could not tell the user about the error", exc_info=True)

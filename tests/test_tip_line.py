@@ -309,3 +309,83 @@ async def test_a_rate_limited_card_is_delivered_after_retry_after(world: World) 
     await file_tip(world, alice)
     cards = [m for m in world.officer_chat.bot_messages() if "Tip #1" in (m.text or "")]
     assert len(cards) == 1
+
+
+async def test_a_card_refused_by_a_server_error_is_retried(world: World) -> None:
+    world.emu.fail_next(
+        "sendMessage", chat_id=world.officer_chat_id, error_code=502, description="Bad Gateway"
+    )
+    alice = world.resident("Alice")
+    await file_tip(world, alice)
+    cards = [m for m in world.officer_chat.bot_messages() if "Tip #1" in (m.text or "")]
+    assert len(cards) == 1
+    await world.settle()
+    async with world.porch.store.read() as tx:
+        rows = await tx.outbox.rows("tip_card")
+    assert [(row.status, row.attempts) for row in rows] == [("sent", 2)]
+
+
+async def test_a_bot_api_error_is_answered_and_the_resident_can_go_on(world: World) -> None:
+    alice = world.resident("Alice")
+    await alice.says("/report")
+    world.emu.fail_next("editMessageText", error_code=500, description="Internal Server Error")
+    await alice.taps("Vandalism")
+    assert "something went wrong" in alice.last_message().text
+    await alice.taps("Vandalism")
+    assert "Describe what you saw" in alice.last_message().text
+
+
+async def test_an_album_added_after_the_description_is_kept_whole(world: World) -> None:
+    alice = world.resident("Alice")
+    await alice.says("/report")
+    await alice.taps("Break-in or theft")
+    await alice.sends_voice()
+    await alice.says("Number 14, the back door")
+    await alice.sends_album(4, kind="video")
+    assert sum(1 for m in alice.inbox if "Added. Send more" in (m.text or "")) == 1
+    await alice.taps("Done")
+    await alice.taps("Anonymous (recommended)")
+    assert "Attachments: 5" in alice.last_message().text
+    await alice.taps("Send")
+    card = await world.officer_chat.next_message()
+    thread = world.officer_chat.thread_of(card)
+    assert sum(1 for m in thread if m.video) == 4 and sum(1 for m in thread if m.voice) == 1
+    assert "Number 14, the back door" in card.text
+
+
+async def test_a_deep_link_from_a_group_opens_the_report(world: World) -> None:
+    erin = world.resident("Erin")
+    await erin.starts("report")
+    assert "What is it about?" in erin.last_message().text
+
+
+async def test_cancel_leaves_the_report_at_any_step(world: World) -> None:
+    alice = world.resident("Alice")
+    await alice.says("/report")
+    await alice.taps("Other")
+    await alice.says("/cancel")
+    assert "Report cancelled" in alice.last_message().text
+    await alice.says("/cancel")
+    assert "nothing to cancel" in alice.last_message().text
+    assert world.officer_chat.bot_messages() == []
+
+
+async def test_an_officer_who_leaves_the_chat_loses_the_right_to_reply(world: World) -> None:
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    await officer.replies_to(card, text="We are looking into it.")
+    before = len(alice.inbox)
+    await officer.leaves()
+    await officer.replies_to(card, text="Actually, tell me where you live")
+    assert len(alice.inbox) == before
+    assert "Only members of the officer chat" in world.officer_chat.last_message().text
+
+
+async def test_residents_cannot_add_to_someone_elses_tip(world: World) -> None:
+    alice = world.resident("Alice")
+    await file_tip(world, alice)
+    mallory = world.resident("Mallory")
+    await mallory.says("/mytips")
+    await mallory.taps_data(mallory.last_message(), "add:1")
+    assert mallory.last_answer() == "This is no longer available."

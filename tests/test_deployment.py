@@ -1,0 +1,77 @@
+"""What the person deploying the bot sees: configuration mistakes, `porchlight check`, menus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.check import check
+from tests.conftest import World
+from tests.telegram.emulator import BotApiEmulator
+
+
+def test_without_a_token_run_says_what_to_put_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("BOT_TOKEN", "OFFICER_CHAT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "BOT_TOKEN is not set" in err and "@BotFather" in err
+    assert "OFFICER_CHAT_ID is not set" in err and ".env" in err
+    assert "Traceback" not in err
+
+
+def test_a_malformed_setting_is_explained_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("BOT_TOKEN=12345:abcdefgh\nOFFICER_CHAT_ID=42\nTIMEZONE=Mars\n")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "OFFICER_CHAT_ID must be a group's id" in err
+    assert "TIMEZONE 'Mars' is not an IANA time zone" in err
+
+
+async def test_check_passes_for_a_well_set_up_deployment(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await check(world.settings()) == 0
+    out = capsys.readouterr().out
+    assert "connected to Telegram as @porchlight_test_bot" in out
+    assert "administrator of the officer chat" in out
+    assert "is writable and up to date" in out
+
+
+async def test_check_explains_a_bot_that_is_not_an_administrator(
+    emulator: BotApiEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World(emulator, tmp_path)
+    world.officer_chat_id = emulator.add_group("Officers", bot_status="member", members={})
+    assert await check(world.settings()) == 1
+    out = capsys.readouterr().out
+    assert "[PROBLEM] the bot is a plain member of the officer chat" in out
+    assert "Add administrator" in out
+
+
+async def test_check_explains_a_wrong_officer_chat_id(
+    emulator: BotApiEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World(emulator, tmp_path)
+    world.officer_chat_id = -100999
+    assert await check(world.settings()) == 1
+    assert "cannot see the officer chat -100999" in capsys.readouterr().out
+
+
+async def test_command_menus_are_published_for_residents_and_officers(world: World) -> None:
+    private = world.emu.get_commands({"type": "all_private_chats"})
+    spanish = world.emu.get_commands({"type": "all_private_chats"}, language_code="es")
+    officers = world.emu.get_commands({"type": "chat", "chat_id": world.officer_chat_id})
+    assert ("report", "Report something to the officers") in [
+        (c["command"], c["description"]) for c in private
+    ]
+    assert "Informar de algo a los agentes" in [c["description"] for c in spanish]
+    assert {c["command"] for c in officers} == {"note", "help"}
