@@ -62,7 +62,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         )
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(store))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
+        .concurrent_updates(PerChatUpdateProcessor(8))
         .connection_pool_size(64)
         .post_init(_post_init)
         .post_stop(_post_stop)

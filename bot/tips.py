@@ -115,10 +115,13 @@ async def file_tip(
     reporter_name: str | None,
     officers: OfficerChat,
     tips_per_hour: int,
+    resident_message_id: int | None = None,
 ) -> Filed:
     """Commit the tip and its officer card in one transaction, once per draft.
 
     A repeated Send (double tap, an update delivered twice) returns the tip already filed.
+    `resident_message_id` (the resident's receipt) joins the tip's thread, so replying to it
+    adds to the tip.
     """
     async with store.transaction() as tx:
         existing = await tx.tips.get_by_source_key(draft.key)
@@ -145,18 +148,12 @@ async def file_tip(
             )
         )
         await tx.outbox.enqueue(card_delivery(tip, officers))
+        if resident_message_id is not None:
+            await tx.tips.link(resident_id, [resident_message_id], tip.id, "receipt")
         await tx.audit(
             "tip.filed", actor_id=None, tip_id=tip.id, detail="urgent" if tip.urgent else ""
         )
     return Filed(tip, created)
-
-
-async def link_resident_message(
-    store: Store, resident_id: int, message_id: int, tip_id: int
-) -> None:
-    """A resident who replies to this message (e.g. the thank-you) adds to this tip."""
-    async with store.transaction() as tx:
-        await tx.tips.link(resident_id, [message_id], tip_id, "thanks")
 
 
 def card_texts(tip: Tip, officers: OfficerChat) -> list[str]:

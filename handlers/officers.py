@@ -81,7 +81,8 @@ async def on_note(update: Update, context: Context) -> None:
         await message.reply_html(_officer_t(context, "officer.not_member"))
         return
     found = await _tip_of_reply(context, message)
-    text = " ".join(context.args or [])
+    parts = (message.text or "").split(maxsplit=1)
+    text = parts[1].strip() if len(parts) == 2 else ""
     if found is None or not text:
         await message.reply_html(_officer_t(context, "officer.note_usage"))
         return
@@ -91,7 +92,7 @@ async def on_note(update: Update, context: Context) -> None:
         porch.officers,
         tip_id=found[0],
         officer_id=user.id,
-        text=(message.text or "").split(maxsplit=1)[1],
+        text=text,
         source_message_id=message.message_id,
     )
 

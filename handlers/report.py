@@ -341,6 +341,7 @@ async def on_send(update: Update, context: Context) -> Step:
     if not draft.anonymous and user.username:
         name = f"{user.full_name} (@{user.username})"
     porch = context.porch
+    summary = query.message if isinstance(query.message, Message) else None
     try:
         filed = await tips.file_tip(
             porch.store,
@@ -350,6 +351,7 @@ async def on_send(update: Update, context: Context) -> Step:
             reporter_name=name,
             officers=porch.officers,
             tips_per_hour=porch.settings.tips_per_hour,
+            resident_message_id=summary.message_id if summary else None,
         )
     except TooManyTips as limit:
         minutes = max(1, int((limit.retry_at - porch.store.clock.now()).total_seconds() // 60) + 1)
@@ -361,10 +363,10 @@ async def on_send(update: Update, context: Context) -> Step:
         return None
     _save(context, None)
     await answer(query)
-    await query.edit_message_reply_markup(None)
-    if isinstance(query.message, Message):
-        thanks = await query.message.reply_html(context.t("report.thanks", ref=filed.tip.id))
-        await tips.link_resident_message(porch.store, user.id, thanks.message_id, filed.tip.id)
+    # The summary becomes the receipt: one edit instead of removing buttons and sending more.
+    # A reply to it adds to the tip (linked when the tip was filed).
+    thanks = context.t("report.thanks", ref=filed.tip.id)
+    await query.edit_message_text(summary_text(context, draft, name) + "\n\n" + thanks)
     return ConversationHandler.END
 
 

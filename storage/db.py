@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.clock import Clock, SystemClock
+from storage.clock import Clock, SystemClock, to_text
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
 from storage.residents import ResidentRepo
@@ -41,8 +41,6 @@ class Tx:
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""
     ) -> None:
-        from storage.clock import to_text
-
         await self.conn.execute(
             "INSERT INTO audit_log (actor_id, action, tip_id, detail, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -148,9 +146,8 @@ class Store:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
-        if any(True for _ in self._listeners):
-            for event in self._listeners:
-                event.set()
+        for event in self._listeners:
+            event.set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
