@@ -157,13 +157,20 @@ async def on_description_media(update: Update, context: Context) -> Step:
 
 
 async def on_description_skip(update: Update, context: Context) -> Step:
+    message = await _pressed(update)
+    if message is not None:
+        await _ask_where(message, context)
+    return WHERE
+
+
+async def _pressed(update: Update) -> Message | None:
+    """Answer a step's button and take the buttons off its message (they did their job)."""
     query = update.callback_query
-    assert query is not None
+    if query is None:
+        return None
     await answer(query)
     await query.edit_message_reply_markup(None)
-    if isinstance(query.message, Message):
-        await _ask_where(query.message, context)
-    return WHERE
+    return query.message if isinstance(query.message, Message) else None
 
 
 async def on_album_item(update: Update, context: Context) -> Step:
@@ -223,12 +230,9 @@ async def on_where_text(update: Update, context: Context) -> Step:
 
 
 async def on_where_skip(update: Update, context: Context) -> Step:
-    query = update.callback_query
-    assert query is not None
-    await answer(query)
-    await query.edit_message_reply_markup(None)
-    if isinstance(query.message, Message):
-        await _ask_media(query.message, context)
+    message = await _pressed(update)
+    if message is not None:
+        await _ask_media(message, context)
     return MEDIA
 
 
@@ -260,12 +264,9 @@ async def on_media_item(update: Update, context: Context) -> Step:
 
 
 async def on_media_done(update: Update, context: Context) -> Step:
-    query = update.callback_query
-    assert query is not None
-    await answer(query)
-    await query.edit_message_reply_markup(None)
-    if isinstance(query.message, Message):
-        await query.message.reply_html(
+    message = await _pressed(update)
+    if message is not None:
+        await message.reply_html(
             context.t("report.ask_anonymity"),
             reply_markup=_keyboard(
                 context.lang,
@@ -283,10 +284,9 @@ async def on_anonymity(update: Update, context: Context) -> Step:
         return None
     draft.anonymous = query.data == "anon:yes"
     _save(context, draft)
-    await answer(query)
-    await query.edit_message_reply_markup(None)
-    if isinstance(query.message, Message):
-        await _show_summary(query.message, context, draft)
+    message = await _pressed(update)
+    if message is not None:
+        await _show_summary(message, context, draft)
     return CONFIRM
 
 

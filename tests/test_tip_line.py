@@ -389,3 +389,14 @@ async def test_residents_cannot_add_to_someone_elses_tip(world: World) -> None:
     await mallory.says("/mytips")
     await mallory.taps_data(mallory.last_message(), "add:1")
     assert mallory.last_answer() == "This is no longer available."
+
+
+async def test_a_resident_switches_to_spanish_and_is_answered_in_spanish(world: World) -> None:
+    frank = world.resident("Frank")
+    await frank.says("/language")
+    await frank.taps("Español")
+    assert "hablaré contigo en español" in frank.last_message().text
+    await frank.says("/report")
+    assert "¿De qué se trata?" in frank.last_message().text
+    await frank.taps_data(frank.last_message(), "lang:xx")
+    assert frank.last_answer() == "Esto ya no está disponible."
