@@ -15,16 +15,19 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
+from bot import broadcasts
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
 from bot.i18n import N_, plain
 from bot.persistence import SqlitePersistence
+from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
 from bot.tips import OfficerChat
+from handlers import safety
 from handlers.common import Context
 from storage import Store
 from storage.clock import Clock
@@ -37,11 +40,20 @@ RESIDENT_COMMANDS = {
     "report": N_("command.report"),
     "mytips": N_("command.mytips"),
     "language": N_("command.language"),
+    "safety": N_("command.safety"),
+    "settings": N_("command.settings"),
+    "subscribe": N_("command.subscribe"),
+    "unsubscribe": N_("command.unsubscribe"),
     "privacy": N_("command.privacy"),
     "help": N_("command.help"),
     "cancel": N_("command.cancel"),
 }
-OFFICER_COMMANDS = {"note": N_("command.officer_note"), "help": N_("command.officer_help")}
+OFFICER_COMMANDS = {
+    "note": N_("command.officer_note"),
+    "addtip": N_("command.officer_addtip"),
+    "tips": N_("command.officer_tips"),
+    "help": N_("command.officer_help"),
+}
 
 PorchApp = Application[Any, Context, dict[str, Any], dict[str, Any], dict[str, Any], Any]
 
@@ -65,6 +77,13 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
         .concurrent_updates(PerChatUpdateProcessor(8))
         .connection_pool_size(64)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.rate_limit_per_second,
+                group_max_rate=settings.rate_limit_group_per_minute,
+                max_retries=0,  # a 429 reaches the outbox, which honours retry_after
+            )
+        )
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -87,13 +106,31 @@ def porch_of(app: PorchApp) -> Porch:
 
 
 async def _post_init(app: PorchApp) -> None:
-    """Open storage, resume the outbox, publish the command menus."""
+    """Open storage, load the library, rebuild schedules, resume the outbox, publish menus."""
     porch = porch_of(app)
     await porch.store.open()
+    await broadcasts.load_library(porch.store)
+    schedule_jobs(app, porch.settings)
+    await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())
     porch.bot_username = app.bot.username
     porch.drainer = Drainer(porch.store, app.bot)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
+
+
+def schedule_jobs(app: PorchApp, settings: Settings) -> None:
+    """APScheduler is only the clock: each job reads what to do from the database."""
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is required")
+    app.job_queue.run_custom(
+        safety.weekly_job,
+        job_kwargs={
+            "trigger": weekly_trigger(settings.safety_broadcast_cron, settings.zone),
+            "misfire_grace_time": int(settings.grace.total_seconds()),
+            "coalesce": True,
+        },
+        name="weekly-safety-broadcast",
+    )
 
 
 async def set_command_menus(app: PorchApp, settings: Settings) -> None:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Abuse limits: a resident may file this many tips per rolling hour, and send this many
     # messages per minute before the bot asks them to slow down.
+    broadcast_grace: str = "6h"
+    # Telegram's flood limits as enforced by PTB's AIORateLimiter; raise them for a self-hosted
+    # Bot API server or paid broadcasts (0 switches a limit off).
+    rate_limit_per_second: float = 30
+    rate_limit_group_per_minute: float = 20
     tips_per_hour: int = 5
     messages_per_minute: int = 30
     log_level: str = "INFO"
@@ -84,6 +89,24 @@ class Settings(BaseSettings):
         parse_offsets(value)
         return value
 
+    @field_validator("broadcast_grace")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        if len(parse_offsets(value)) != 1:
+            raise ValueError("must be one duration like 6h")
+        return value
+
+    @field_validator("safety_broadcast_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from bot.schedule import weekly_trigger
+
+        try:
+            weekly_trigger(value, ZoneInfo("UTC"))
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a usable weekly cron expression: {error}") from None
+        return value
+
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -94,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def grace(self) -> timedelta:
+        return parse_offsets(self.broadcast_grace)[0]
 
     @property
     def token(self) -> str:

@@ -205,7 +205,7 @@ class Drainer:
         except Forbidden as error:
             await self._unreachable(row, str(error))
         except ChatMigrated as error:
-            await self._failed(row, f"chat migrated to {error.new_chat_id}")
+            await self._migrated(row, error.new_chat_id)
         except BadRequest as error:
             if row.chat_id > 0 and "chat not found" in str(error).lower():
                 await self._unreachable(row, str(error))
@@ -255,12 +255,31 @@ class Drainer:
             for child in payload.get("then", []):
                 await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
 
+    async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
+        """A community group became a supergroup: it keeps its approval, the row is re-aimed."""
+        async with self.store.transaction() as tx:
+            group = await tx.groups.get(row.chat_id)
+            if group is not None:
+                await tx.groups.migrate(row.chat_id, new_chat_id)
+                log.info("group %s migrated to %s", row.chat_id, new_chat_id)
+                return
+        log.error(
+            "chat %s was upgraded to supergroup %s: if it is the officer chat, set "
+            "OFFICER_CHAT_ID=%s and restart",
+            row.chat_id,
+            new_chat_id,
+            new_chat_id,
+        )
+        await self._failed(row, f"chat migrated to {new_chat_id}")
+
     async def _unreachable(self, row: OutboxRow, reason: str) -> None:
         log.info("outbox row %s: chat %s unreachable (%s)", row.id, row.chat_id, reason)
         async with self.store.transaction() as tx:
             await tx.outbox.mark_final(row.id, "unreachable", reason)
             if row.chat_id > 0:
                 await tx.residents.mark_unreachable(row.chat_id)
+            elif await tx.groups.get(row.chat_id) is not None:
+                await tx.groups.set_status(row.chat_id, "left")
             for child in row.payload.get("on_unreachable", []):
                 await tx.outbox.enqueue(_child(row, child, None, reason))
 

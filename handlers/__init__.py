@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
-from handlers import officers, report, residents, start
+from handlers import officers, report, residents, safety, start, subscriptions
 from handlers.common import Context, ensure_resident, on_error, stale_button
 
 
@@ -26,6 +26,8 @@ def register(app: Application, officer_chat_id: int) -> None:
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
     start.register(app)
+    safety.register(app, officer_chat_id)
+    subscriptions.register(app)
     residents.register(app)
     app.add_handler(CallbackQueryHandler(stale_button))
     # Group 1: persist what group 0 changed.

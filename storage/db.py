@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
@@ -37,6 +38,9 @@ class Tx:
         self.tips = TipRepo(conn, clock)
         self.outbox = OutboxRepo(conn, clock)
         self.persistence = PersistenceRepo(conn)
+        self.library = LibraryRepo(conn, clock)
+        self.broadcasts = BroadcastRepo(conn, clock)
+        self.groups = GroupRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

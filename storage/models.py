@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+TOPICS = ("safety", "events", "alerts")
+
 
 @dataclass(frozen=True)
 class Resident:
@@ -13,6 +15,45 @@ class Resident:
     language: str
     broadcast_opt_in: bool | None
     reachable: bool
+    subscriptions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SafetyTip:
+    id: int
+    key: str
+    topic: str
+    position: int
+    titles: dict[str, str]
+    bodies: dict[str, str]
+    active: bool
+    broadcast_count: int
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or self.titles["en"]
+
+    def body(self, language: str) -> str:
+        return self.bodies.get(language) or self.bodies["en"]
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    key: str
+    kind: str
+    safety_tip_id: int | None
+    recipients: int
+    report_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CommunityGroup:
+    chat_id: int
+    title: str
+    status: str
+    added_by_name: str | None
+    language: str
 
 
 @dataclass(frozen=True)

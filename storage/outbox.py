@@ -28,6 +28,7 @@ class NewDelivery:
     priority: int = PRIORITY_NOTICE
     tip_id: int | None = None
     dedupe_key: str | None = None
+    broadcast_id: int | None = None
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
@@ -57,7 +58,8 @@ class OutboxRepo:
         now = to_text(self.clock.now())
         cursor = await self.conn.execute(
             "INSERT OR IGNORE INTO outbox (kind, chat_id, lane, priority, payload, tip_id,"
-            " dedupe_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " dedupe_key, broadcast_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 delivery.kind,
                 delivery.chat_id,
@@ -66,6 +68,7 @@ class OutboxRepo:
                 json.dumps(delivery.payload),
                 delivery.tip_id,
                 delivery.dedupe_key,
+                delivery.broadcast_id,
                 now,
                 now,
             ),

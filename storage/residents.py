@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.clock import Clock, to_text
-from storage.models import Resident
+from storage.models import TOPICS, Resident
 
 
 def _resident(row: aiosqlite.Row) -> Resident:
@@ -15,6 +15,7 @@ def _resident(row: aiosqlite.Row) -> Resident:
         language=row["language"],
         broadcast_opt_in=None if opt_in is None else bool(opt_in),
         reachable=bool(row["reachable"]),
+        subscriptions=frozenset(topic for topic in TOPICS if row[f"sub_{topic}"]),
     )
 
 
@@ -49,13 +50,50 @@ class ResidentRepo:
         )
 
     async def set_opt_in(self, user_id: int, opt_in: bool) -> None:
+        """The /start answer (and /subscribe, /unsubscribe): every topic at once."""
         await self.conn.execute(
-            "UPDATE residents SET broadcast_opt_in = ?, updated_at = ? WHERE user_id = ?",
-            (int(opt_in), to_text(self.clock.now()), user_id),
+            "UPDATE residents SET broadcast_opt_in = ?, sub_safety = ?, sub_events = ?,"
+            " sub_alerts = ?, updated_at = ? WHERE user_id = ?",
+            (
+                int(opt_in),
+                int(opt_in),
+                int(opt_in),
+                int(opt_in),
+                to_text(self.clock.now()),
+                user_id,
+            ),
         )
 
-    async def mark_unreachable(self, user_id: int) -> None:
+    async def set_subscription(self, user_id: int, topic: str, on: bool) -> None:
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
         await self.conn.execute(
-            "UPDATE residents SET reachable = 0, updated_at = ? WHERE user_id = ?",
+            f"UPDATE residents SET sub_{topic} = ?, updated_at = ? WHERE user_id = ?",
+            (int(on), to_text(self.clock.now()), user_id),
+        )
+
+    async def subscribers(self, topic: str) -> list[Resident]:
+        """Reachable residents subscribed to `topic`."""
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        async with self.conn.execute(
+            f"SELECT * FROM residents WHERE sub_{topic} = 1 AND reachable = 1 ORDER BY user_id"
+        ) as c:
+            return [_resident(row) for row in await c.fetchall()]
+
+    async def count_subscribers(self, topic: str) -> int:
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        async with self.conn.execute(
+            f"SELECT count(*) FROM residents WHERE sub_{topic} = 1 AND reachable = 1"
+        ) as c:
+            row = await c.fetchone()
+        return int(row[0]) if row else 0
+
+    async def mark_unreachable(self, user_id: int) -> None:
+        """Telegram refused (blocked the bot): no more deliveries, no more subscriptions."""
+        await self.conn.execute(
+            "UPDATE residents SET reachable = 0, sub_safety = 0, sub_events = 0, sub_alerts = 0,"
+            " updated_at = ? WHERE user_id = ?",
             (to_text(self.clock.now()), user_id),
         )

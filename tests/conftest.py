@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from bot.app import ALLOWED_UPDATES, PorchApp, build_application, porch_of
 from bot.config import Settings, load_settings
+from tests.clock import MovableClock
 from tests.telegram.drivers import GroupChat, Officer, Person
 from tests.telegram.emulator import BotApiEmulator
 
@@ -28,6 +30,8 @@ class World:
         self.database = str(tmp_path / "porchlight.sqlite3")
         self.app: PorchApp | None = None
         self.overrides: dict[str, Any] = {}
+        # A Wednesday noon: far from the default weekly broadcast, whatever day CI runs on.
+        self.clock = MovableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
         self.officer_chat_id = emu.add_group("Officers", type="supergroup", members={})
         self.officer_chat = GroupChat(emu, self.officer_chat_id)
 
@@ -43,7 +47,7 @@ class World:
 
     async def start_bot(self) -> PorchApp:
         """Start the bot the way `run_polling` does, without taking over the event loop."""
-        app = build_application(self.settings())
+        app = build_application(self.settings(), clock=self.clock)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)

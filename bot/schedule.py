@@ -1,0 +1,41 @@
+"""Schedules: APScheduler is only the clock; what has run lives in the database.
+
+Pure helpers over cron triggers, so the arithmetic (missed runs, daylight saving) is tested
+without waiting for a clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+
+def weekly_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
+    """A cron trigger that fires at most once a week, in local time (DST keeps the hour)."""
+    trigger = CronTrigger.from_crontab(cron, timezone=zone)
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=zone))
+    if first is None:
+        raise ValueError("never fires")
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    if second is not None and second - first < timedelta(days=6, hours=23):
+        raise ValueError("fires more than once a week; a weekly broadcast needs e.g. 0 18 * * MON")
+    return trigger
+
+
+def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The last time the trigger fired at or before `now` (within the last eight days)."""
+    moment = now - timedelta(days=8)
+    last = None
+    while True:
+        fire = trigger.get_next_fire_time(last, moment)
+        if fire is None or fire > now:
+            return last
+        last, moment = fire, fire + timedelta(seconds=1)
+
+
+def week_key(fire: datetime, zone: ZoneInfo) -> str:
+    """The idempotency key of a weekly run: its ISO week in local time, e.g. weekly:2026-W48."""
+    year, week, _ = fire.astimezone(zone).isocalendar()
+    return f"weekly:{year}-W{week:02d}"

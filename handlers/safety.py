@@ -1,0 +1,167 @@
+"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /tips),
+and the weekly broadcast job."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import filters as f
+
+from bot import broadcasts
+from bot.broadcasts import LIBRARY_TOPICS
+from bot.content import TEXT_LIMIT, visible_length
+from bot.i18n import N_, plain, translate
+from bot.schedule import previous_fire, weekly_trigger
+from handlers.common import Context, answer
+from handlers.officers import is_officer
+from storage.broadcasts import NewSafetyTip
+
+log = logging.getLogger(__name__)
+PRIVATE = f.ChatType.PRIVATE
+TOPIC_LABELS = {
+    "home": N_("safety.topic_home"),
+    "emergency": N_("safety.topic_emergency"),
+    "scams": N_("safety.topic_scams"),
+    "personal": N_("safety.topic_personal"),
+    "online": N_("safety.topic_online"),
+}
+
+
+def _topics_keyboard(lang: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(plain(lang, TOPIC_LABELS[topic]), callback_data=f"safety:{topic}")
+        for topic in LIBRARY_TOPICS
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+async def on_safety(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(
+            context.t("safety.choose_topic"), reply_markup=_topics_keyboard(context.lang)
+        )
+
+
+async def on_safety_topic(update: Update, context: Context) -> None:
+    query = update.callback_query
+    topic = (query.data or "").removeprefix("safety:") if query else ""
+    if query is None or topic not in LIBRARY_TOPICS:
+        await answer(query, context.t("common.stale"))
+        return
+    lang = context.lang
+    async with context.porch.store.read() as tx:
+        tips = await tx.library.list(topic=topic)
+    text = context.t("safety.topic_title", topic=plain(lang, TOPIC_LABELS[topic]))
+    for tip in tips:
+        entry = "\n\n" + broadcasts.safety_tip_html(tip, lang, weekly=False)
+        if visible_length(text + entry) > TEXT_LIMIT:
+            break
+        text += entry
+    await answer(query)
+    await query.edit_message_text(text, reply_markup=_topics_keyboard(lang))
+
+
+def _officer_t(context: Context, key: str, **values: object) -> str:
+    return translate(context.porch.officers.language, key, **values)
+
+
+async def on_add_tip(update: Update, context: Context) -> None:
+    """/addtip topic | title | text [| título | texto] — Spanish defaults to the same text."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_officer(context, user.id):
+        await message.reply_html(_officer_t(context, "officer.not_member"))
+        return
+    raw = (message.text or "").split(maxsplit=1)
+    parts = [p.strip() for p in raw[1].split("|")] if len(raw) == 2 else []
+    if len(parts) not in (3, 5) or parts[0] not in LIBRARY_TOPICS or not all(parts):
+        await message.reply_html(
+            _officer_t(context, "tips.add_usage", topics=", ".join(LIBRARY_TOPICS))
+        )
+        return
+    topic, title, body = parts[:3]
+    title_es, body_es = (parts[3], parts[4]) if len(parts) == 5 else (title, body)
+    async with context.porch.store.transaction() as tx:
+        await tx.library.add(
+            NewSafetyTip(
+                key=f"officer-{message.chat.id}-{message.message_id}",
+                topic=topic,
+                title_en=title,
+                body_en=body,
+                title_es=title_es,
+                body_es=body_es,
+                added_by=user.id,
+            )
+        )
+        await tx.audit("library.add", actor_id=user.id, tip_id=None, detail=title)
+    await message.reply_html(_officer_t(context, "tips.added", title=title))
+
+
+async def on_tips(update: Update, context: Context) -> None:
+    """/tips lists the library; /tips retire 12 and /tips restore 12 change the rotation."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_officer(context, user.id):
+        await message.reply_html(_officer_t(context, "officer.not_member"))
+        return
+    args = context.args or []
+    store = context.porch.store
+    if len(args) == 2 and args[0] in ("retire", "restore") and re.fullmatch(r"#?\d+", args[1]):
+        tip_id = int(args[1].lstrip("#"))
+        async with store.transaction() as tx:
+            changed = await tx.library.set_active(tip_id, args[0] == "restore")
+            if changed:
+                await tx.audit(
+                    f"library.{args[0]}", actor_id=user.id, tip_id=None, detail=str(tip_id)
+                )
+        if not changed:
+            await message.reply_html(_officer_t(context, "tips.unknown", id=tip_id))
+        elif args[0] == "retire":
+            await message.reply_html(_officer_t(context, "tips.retired", id=tip_id))
+        else:
+            await message.reply_html(_officer_t(context, "tips.restored", id=tip_id))
+        return
+    lang = context.porch.officers.language
+    async with store.read() as tx:
+        library = await tx.library.list(active_only=False)
+    lines = [_officer_t(context, "tips.title", count=sum(t.active for t in library))]
+    for tip in library:
+        line = _officer_t(
+            context,
+            "tips.line",
+            id=tip.id,
+            topic=tip.topic,
+            title=tip.title(lang),
+            sent=tip.broadcast_count,
+        )
+        lines.append(line if tip.active else f"<s>{line}</s>")
+    text = ""
+    for line in [*lines, _officer_t(context, "tips.usage")]:
+        if visible_length(text + "\n" + line) > TEXT_LIMIT:
+            await message.reply_html(text)
+            text = ""
+        text = f"{text}\n{line}" if text else line
+    await message.reply_html(text)
+
+
+async def weekly_job(context: Context) -> None:
+    """APScheduler fired: broadcast this week's tip (idempotent per ISO week)."""
+    porch = context.porch
+    settings = porch.settings
+    now = porch.store.clock.now()
+    trigger = weekly_trigger(settings.safety_broadcast_cron, settings.zone)
+    fire = previous_fire(trigger, now) or now
+    await broadcasts.run_weekly(porch.store, settings, fire)
+
+
+def register(app: Application, officer_chat_id: int) -> None:
+    officer_chat = f.Chat(officer_chat_id)
+    app.add_handler(CommandHandler("safety", on_safety, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=r"^safety:"))
+    app.add_handler(CommandHandler("addtip", on_add_tip, filters=officer_chat))
+    app.add_handler(CommandHandler("tips", on_tips, filters=officer_chat))

@@ -1,0 +1,92 @@
+"""/settings (topics and language), /subscribe and /unsubscribe."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import filters as f
+
+from bot import residents
+from bot.i18n import N_, plain
+from handlers.common import Context, answer
+from handlers.start import on_language
+from storage.models import TOPICS
+
+PRIVATE = f.ChatType.PRIVATE
+TOPIC_LABELS = {
+    "safety": N_("settings.topic_safety"),
+    "events": N_("settings.topic_events"),
+    "alerts": N_("settings.topic_alerts"),
+}
+
+
+async def _keyboard(context: Context, user_id: int) -> InlineKeyboardMarkup:
+    async with context.porch.store.read() as tx:
+        resident = await tx.residents.get(user_id)
+    on = resident.subscriptions if resident else frozenset()
+    lang = context.lang
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("✅ " if topic in on else "⬜ ") + plain(lang, TOPIC_LABELS[topic]),
+                callback_data=f"sub:{topic}",
+            )
+        ]
+        for topic in TOPICS
+    ]
+    rows.append([InlineKeyboardButton(plain(lang, "settings.language"), callback_data="set:lang")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def on_settings(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    await message.reply_html(
+        context.t("settings.title"), reply_markup=await _keyboard(context, user.id)
+    )
+
+
+async def on_toggle(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    topic = (query.data or "").removeprefix("sub:") if query else ""
+    if query is None or user is None or topic not in TOPICS:
+        await answer(query, context.t("common.stale"))
+        return
+    async with context.porch.store.transaction() as tx:
+        resident = await tx.residents.get(user.id)
+        if resident is None:
+            await answer(query, context.t("common.stale"))
+            return
+        await tx.residents.set_subscription(user.id, topic, topic not in resident.subscriptions)
+    await answer(query)
+    await query.edit_message_reply_markup(await _keyboard(context, user.id))
+
+
+async def on_settings_language(update: Update, context: Context) -> None:
+    await answer(update.callback_query)
+    await on_language(update, context)
+
+
+async def on_subscribe(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    await residents.set_opt_in(context.porch.store, user.id, True)
+    await message.reply_html(context.t("settings.subscribed"))
+
+
+async def on_unsubscribe(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    await residents.set_opt_in(context.porch.store, user.id, False)
+    await message.reply_html(context.t("settings.unsubscribed"))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("settings", on_settings, filters=PRIVATE))
+    app.add_handler(CommandHandler("subscribe", on_subscribe, filters=PRIVATE))
+    app.add_handler(CommandHandler("unsubscribe", on_unsubscribe, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_toggle, pattern=r"^sub:"))
+    app.add_handler(CallbackQueryHandler(on_settings_language, pattern=r"^set:lang$"))

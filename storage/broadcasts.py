@@ -1,0 +1,222 @@
+"""The safety-tip library, broadcasts and community groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.clock import Clock, from_text, to_text
+from storage.models import Broadcast, CommunityGroup, SafetyTip
+
+
+@dataclass(frozen=True)
+class NewSafetyTip:
+    key: str
+    topic: str
+    title_en: str
+    body_en: str
+    title_es: str
+    body_es: str
+    added_by: int | None = None
+
+
+def _tip(row: aiosqlite.Row) -> SafetyTip:
+    return SafetyTip(
+        id=row["id"],
+        key=row["key"],
+        topic=row["topic"],
+        position=row["position"],
+        titles={"en": row["title_en"], "es": row["title_es"]},
+        bodies={"en": row["body_en"], "es": row["body_es"]},
+        active=bool(row["active"]),
+        broadcast_count=row["broadcast_count"],
+    )
+
+
+def _broadcast(row: aiosqlite.Row) -> Broadcast:
+    return Broadcast(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        safety_tip_id=row["safety_tip_id"],
+        recipients=row["recipients"],
+        report_message_id=row["report_message_id"],
+        created_at=from_text(row["created_at"]),
+    )
+
+
+def _group(row: aiosqlite.Row) -> CommunityGroup:
+    return CommunityGroup(
+        chat_id=row["chat_id"],
+        title=row["title"],
+        status=row["status"],
+        added_by_name=row["added_by_name"],
+        language=row["language"],
+    )
+
+
+class LibraryRepo:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def add(self, new: NewSafetyTip) -> bool:
+        """Add a tip at the end of the rotation, once per key. True when it was new."""
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO safety_tips (key, topic, position, title_en, body_en,"
+            " title_es, body_es, added_by, created_at)"
+            " VALUES (?, ?, (SELECT coalesce(max(position), 0) + 1 FROM safety_tips),"
+            " ?, ?, ?, ?, ?, ?)",
+            (
+                new.key,
+                new.topic,
+                new.title_en,
+                new.body_en,
+                new.title_es,
+                new.body_es,
+                new.added_by,
+                to_text(self.clock.now()),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def get(self, tip_id: int) -> SafetyTip | None:
+        async with self.conn.execute("SELECT * FROM safety_tips WHERE id = ?", (tip_id,)) as c:
+            row = await c.fetchone()
+        return _tip(row) if row else None
+
+    async def list(self, *, topic: str | None = None, active_only: bool = True) -> list[SafetyTip]:
+        query = "SELECT * FROM safety_tips WHERE 1 = 1"
+        args: list[object] = []
+        if topic is not None:
+            query += " AND topic = ?"
+            args.append(topic)
+        if active_only:
+            query += " AND active = 1"
+        async with self.conn.execute(query + " ORDER BY position", args) as c:
+            return [_tip(row) for row in await c.fetchall()]
+
+    async def set_active(self, tip_id: int, active: bool) -> bool:
+        cursor = await self.conn.execute(
+            "UPDATE safety_tips SET active = ? WHERE id = ?", (int(active), tip_id)
+        )
+        return cursor.rowcount == 1
+
+    async def next_in_rotation(self) -> SafetyTip | None:
+        """The active tip broadcast the fewest times, earliest in the library first: no tip
+        repeats before every active tip has gone out once."""
+        async with self.conn.execute(
+            "SELECT * FROM safety_tips WHERE active = 1 ORDER BY broadcast_count, position LIMIT 1"
+        ) as c:
+            row = await c.fetchone()
+        return _tip(row) if row else None
+
+    async def mark_broadcast(self, tip_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE safety_tips SET broadcast_count = broadcast_count + 1,"
+            " last_broadcast_at = ? WHERE id = ?",
+            (to_text(self.clock.now()), tip_id),
+        )
+
+
+class BroadcastRepo:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def create(
+        self,
+        key: str,
+        kind: str,
+        *,
+        safety_tip_id: int | None = None,
+        created_by: int | None = None,
+    ) -> Broadcast | None:
+        """A new broadcast, or None when one with this key exists (the run already happened)."""
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO broadcasts (key, kind, safety_tip_id, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, kind, safety_tip_id, created_by, to_text(self.clock.now())),
+        )
+        if cursor.rowcount != 1:
+            return None
+        return await self.get_by_key(key)
+
+    async def get_by_key(self, key: str) -> Broadcast | None:
+        async with self.conn.execute("SELECT * FROM broadcasts WHERE key = ?", (key,)) as c:
+            row = await c.fetchone()
+        return _broadcast(row) if row else None
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        async with self.conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as c:
+            row = await c.fetchone()
+        return _broadcast(row) if row else None
+
+    async def set_recipients(self, broadcast_id: int, count: int) -> None:
+        await self.conn.execute(
+            "UPDATE broadcasts SET recipients = ? WHERE id = ?", (count, broadcast_id)
+        )
+
+    async def set_report(self, broadcast_id: int, message_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE broadcasts SET report_message_id = ? WHERE id = ?", (message_id, broadcast_id)
+        )
+
+    async def progress(self, broadcast_id: int) -> dict[str, int]:
+        """Delivery rows of a broadcast by status: pending, sent, failed, unreachable."""
+        async with self.conn.execute(
+            "SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,),
+        ) as c:
+            return {row[0]: row[1] for row in await c.fetchall()}
+
+
+class GroupRepo:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    async def upsert(
+        self, chat_id: int, title: str, status: str, *, added_by_name: str | None, language: str
+    ) -> None:
+        now = to_text(self.clock.now())
+        await self.conn.execute(
+            "INSERT INTO community_groups (chat_id, title, status, added_by_name, language,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title,"
+            " status = excluded.status, added_by_name = excluded.added_by_name,"
+            " updated_at = excluded.updated_at",
+            (chat_id, title, status, added_by_name, language, now, now),
+        )
+
+    async def get(self, chat_id: int) -> CommunityGroup | None:
+        async with self.conn.execute(
+            "SELECT * FROM community_groups WHERE chat_id = ?", (chat_id,)
+        ) as c:
+            row = await c.fetchone()
+        return _group(row) if row else None
+
+    async def set_status(self, chat_id: int, status: str) -> bool:
+        cursor = await self.conn.execute(
+            "UPDATE community_groups SET status = ?, updated_at = ? WHERE chat_id = ?",
+            (status, to_text(self.clock.now()), chat_id),
+        )
+        return cursor.rowcount == 1
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group upgraded to a supergroup keeps its approval under its new id."""
+        await self.conn.execute(
+            "UPDATE community_groups SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
+            (new_chat_id, to_text(self.clock.now()), old_chat_id),
+        )
+        await self.conn.execute(
+            "UPDATE outbox SET chat_id = ?, lane = ? WHERE chat_id = ? AND status = 'pending'",
+            (new_chat_id, f"chat:{new_chat_id}", old_chat_id),
+        )
+
+    async def approved(self) -> list[CommunityGroup]:
+        async with self.conn.execute(
+            "SELECT * FROM community_groups WHERE status = 'approved' ORDER BY chat_id"
+        ) as c:
+            return [_group(row) for row in await c.fetchall()]
