@@ -50,6 +50,7 @@ RESIDENT_COMMANDS = {
 }
 OFFICER_COMMANDS = {
     "note": N_("command.officer_note"),
+    "broadcast": N_("command.officer_broadcast"),
     "addtip": N_("command.officer_addtip"),
     "tips": N_("command.officer_tips"),
     "help": N_("command.officer_help"),

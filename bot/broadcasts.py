@@ -136,3 +136,104 @@ async def catch_up_weekly(store: Store, settings: Settings, now: datetime) -> Br
         )
         return None
     return await run_weekly(store, settings, fire)
+
+
+@dataclass(frozen=True)
+class Audience:
+    residents: int
+    groups: int
+
+
+# Officers' alerts and announcements go to residents subscribed to "urgent alerts": the
+# subscription that means "officers may write to me at any time". Events have their own topic.
+OFFICER_TOPIC = "alerts"
+
+
+async def audience(store: Store) -> Audience:
+    async with store.read() as tx:
+        people = await tx.residents.count_subscribers(OFFICER_TOPIC)
+        groups = len(await tx.groups.approved())
+    return Audience(people, groups)
+
+
+def officer_message_html(kind: str, text: str, language: str) -> str:
+    """What residents see: a header by kind, then the officer's words, escaped."""
+    header_key = "broadcast.alert_header" if kind == "alert" else "broadcast.announcement_header"
+    return translate(language, header_key) + "\n" + html.escape(text, quote=False)
+
+
+async def send_officer_broadcast(
+    store: Store,
+    *,
+    key: str,
+    kind: str,
+    text: str,
+    photo_file_id: str | None,
+    officer_id: int,
+    bot_username: str,
+) -> Broadcast | None:
+    """Fan out an officer's alert or announcement, once per key (a double tap sends once).
+
+    Alerts carry an "I have information" button: a callback in private chats, a deep link in
+    groups (so the answer is given in private, never in public).
+    """
+    async with store.transaction() as tx:
+        broadcast = await tx.broadcasts.create(
+            key, kind, created_by=officer_id, text=text, photo_file_id=photo_file_id
+        )
+        if broadcast is None:
+            return None
+        await tx.audit(f"broadcast.{kind}", actor_id=officer_id, tip_id=None, detail=text[:200])
+        targets = await recipients(tx, OFFICER_TOPIC)
+        for target in targets:
+            body = officer_message_html(kind, text, target.language)
+            buttons = None
+            if kind == "alert":
+                label = translate(target.language, "broadcast.have_info")
+                data = (
+                    f"info:{broadcast.id}"
+                    if target.chat_id > 0
+                    else f"https://t.me/{bot_username}?start=alert-{broadcast.id}"
+                )
+                buttons = [[(label, data)]]
+            if photo_file_id:
+                message: content.Content = {
+                    "type": "photo",
+                    "file_id": photo_file_id,
+                    "caption": body,
+                    "buttons": buttons,
+                }
+            else:
+                message = content.text(body, buttons)
+            await tx.outbox.enqueue(
+                NewDelivery(
+                    kind="broadcast",
+                    chat_id=target.chat_id,
+                    payload={"contents": [message]},
+                    priority=PRIORITY_BULK,
+                    dedupe_key=f"broadcast:{broadcast.id}:{target.chat_id}",
+                    broadcast_id=broadcast.id,
+                )
+            )
+        await tx.broadcasts.set_recipients(broadcast.id, len(targets))
+    return await _reload(store, broadcast.id)
+
+
+async def _reload(store: Store, broadcast_id: int) -> Broadcast | None:
+    async with store.read() as tx:
+        return await tx.broadcasts.get(broadcast_id)
+
+
+def report_html(broadcast: Broadcast, progress: dict[str, int], language: str) -> str:
+    """The live delivery report, and its final summary once nothing is pending."""
+    values = {
+        "ref": broadcast.id,
+        "total": broadcast.recipients,
+        "sent": progress.get("sent", 0),
+        "pending": progress.get("pending", 0),
+        "failed": progress.get("failed", 0),
+        "unreachable": progress.get("unreachable", 0),
+    }
+    if values["pending"]:
+        return translate(language, "broadcast.report", **values)
+    return translate(language, "broadcast.report_done", **values)

@@ -53,9 +53,14 @@ def _markup(content: Content) -> InlineKeyboardMarkup | None:
     rows = content.get("buttons")
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
+    return InlineKeyboardMarkup([[_button(label, data) for label, data in row] for row in rows])
+
+
+def _button(label: str, data: str) -> InlineKeyboardButton:
+    """Callback data, or a link (deep links into the private chat, e.g. from a group)."""
+    if data.startswith("https://"):
+        return InlineKeyboardButton(label, url=data)
+    return InlineKeyboardButton(label, callback_data=data)
 
 
 async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int | None) -> list[int]:

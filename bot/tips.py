@@ -17,7 +17,7 @@ from bot import content
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import N_, translate
 from storage import Store
-from storage.models import MediaItem, Tip
+from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
 from storage.tips import NewTip
 
@@ -46,7 +46,7 @@ class Draft:
     place: str | None = None
     anonymous: bool = True
     urgent: bool = False
-    linked_tip: int | None = None
+    linked_alert: int | None = None  # the officers' alert this report answers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,9 +145,11 @@ async def file_tip(
                 longitude=draft.longitude,
                 place=draft.place,
                 media=tuple(MediaItem(m["kind"], m["file_id"]) for m in draft.media),
+                broadcast_id=draft.linked_alert,
             )
         )
-        await tx.outbox.enqueue(card_delivery(tip, officers))
+        alert = await tx.broadcasts.get(tip.broadcast_id) if tip.broadcast_id else None
+        await tx.outbox.enqueue(card_delivery(tip, officers, alert))
         if resident_message_id is not None:
             await tx.tips.link(resident_id, [resident_message_id], tip.id, "receipt")
         await tx.audit(
@@ -156,7 +158,7 @@ async def file_tip(
     return Filed(tip, created)
 
 
-def card_texts(tip: Tip, officers: OfficerChat) -> list[str]:
+def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) -> list[str]:
     """The card's HTML, split when the description is too long for one message.
 
     Built from the tip's officer view: the resident appears only by the name they chose to
@@ -182,6 +184,9 @@ def card_texts(tip: Tip, officers: OfficerChat) -> list[str]:
         lines.append(translate(lang, "card.from_named", name=tip.reporter_name))
     if tip.media:
         lines.append(translate(lang, "card.attachments", count=len(tip.media)))
+    if alert is not None:
+        snippet = (alert.text or "")[:80] + ("…" if len(alert.text or "") > 80 else "")
+        lines.append(translate(lang, "card.in_response", ref=alert.id, text=snippet))
     lines.append(translate(lang, "card.reply_hint"))
     header = "\n".join(lines)
     description = tip.description or translate(lang, "card.no_description")
@@ -200,9 +205,9 @@ def tip_priority(tip: Tip) -> int:
     return PRIORITY_URGENT if tip.urgent else PRIORITY_TIP
 
 
-def card_delivery(tip: Tip, officers: OfficerChat) -> NewDelivery:
+def card_delivery(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) -> NewDelivery:
     """The card row; its location pin and media follow it as replies once it is sent."""
-    texts = card_texts(tip, officers)
+    texts = card_texts(tip, officers, alert)
     lane = f"tip:{tip.id}"
     priority = tip_priority(tip)
     link = {"tip_id": tip.id, "role": "card"}

@@ -5,15 +5,24 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
-from handlers import officers, report, residents, safety, start, subscriptions
+from handlers import (
+    broadcasts,
+    groups,
+    officers,
+    report,
+    residents,
+    safety,
+    start,
+    subscriptions,
+)
 from handlers.common import Context, ensure_resident, on_error, stale_button
 
 
 async def flush_persistence(update: Update, context: Context) -> None:
-    """After a private-chat update, write its draft and conversation step to the database now,
+    """After a private or officer-chat update, write drafts and conversation steps now,
     so a crash loses at most the step in flight (PTB otherwise writes every few seconds)."""
     chat = update.effective_chat
-    if chat is not None and chat.type == "private":
+    if chat is not None and (chat.type == "private" or chat.id == context.porch.officers.chat_id):
         await context.application.update_persistence()
 
 
@@ -23,6 +32,8 @@ def register(app: Application, officer_chat_id: int) -> None:
     # Group 0, first match wins: officer chat, then the report conversation (it owns /start
     # report and every step), then residents' commands, then anything else in private chats.
     officers.register(app, officer_chat_id)
+    broadcasts.register(app, officer_chat_id)
+    groups.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
     start.register(app)

@@ -88,6 +88,28 @@ async def start_report(update: Update, context: Context) -> Step:
     return CATEGORY
 
 
+async def start_report_about_alert(update: Update, context: Context) -> Step:
+    """ "I have information" under an officers' alert (a button, or a deep link from a group)."""
+    chat, message, query = update.effective_chat, update.effective_message, update.callback_query
+    raw = query.data if query else (message.text if message else "")
+    digits = (raw or "").rsplit(":", 1)[-1].rsplit("-", 1)[-1]
+    async with context.porch.store.read() as tx:
+        alert = await tx.broadcasts.get(int(digits)) if digits.isdigit() else None
+    if chat is None or alert is None or alert.kind != "alert":
+        await answer(query, context.t("common.stale"))
+        if query is None and message is not None:
+            await message.reply_html(context.t("common.stale"))
+        return ConversationHandler.END
+    await answer(query)
+    anchor = query.id if query else (message.message_id if message else 0)
+    _save(context, Draft(key=f"report:{chat.id}:a{anchor}", linked_alert=alert.id))
+    target = query.message if query and isinstance(query.message, Message) else message
+    if target is not None:
+        await target.reply_html(context.t("report.about_alert", ref=alert.id))
+        await _ask_category(target, context)
+    return CATEGORY
+
+
 async def start_report_from_menu(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
@@ -309,6 +331,8 @@ def summary_text(context: Context, draft: Draft, name: str | None) -> str:
         lines.append(t("summary.where_unknown"))
     if draft.media:
         lines.append(t("summary.attachments", count=len(draft.media)))
+    if draft.linked_alert:
+        lines.append(t("summary.about_alert", ref=draft.linked_alert))
     lines.append(t("summary.anonymous") if draft.anonymous else t("summary.named", name=name))
     description = draft.description or t("summary.no_description")
     preview = description if len(description) <= 600 else description[:600] + "…"
@@ -457,6 +481,10 @@ def conversation(app: Application) -> ConversationHandler[Context]:
         CommandHandler("start", start_report, filters=PRIVATE & f.Regex(r"^/start report$")),
         CallbackQueryHandler(start_report_from_menu, pattern=r"^menu:report$"),
         CallbackQueryHandler(start_quick_tip, pattern=r"^quick:\d+$"),
+        CallbackQueryHandler(start_report_about_alert, pattern=r"^info:\d+$"),
+        CommandHandler(
+            "start", start_report_about_alert, filters=PRIVATE & f.Regex(r"^/start alert-\d+$")
+        ),
     ]
     states: dict[object, Handlers] = {
         CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^cat:")],

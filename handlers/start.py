@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus
-from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
 from bot import residents
@@ -103,20 +102,6 @@ async def on_cancel_idle(update: Update, context: Context) -> None:
         await update.effective_message.reply_html(context.t("common.nothing_to_cancel"))
 
 
-async def on_my_chat_member(update: Update, context: Context) -> None:
-    """A resident who blocks the bot becomes unreachable; unblocking makes them reachable."""
-    change = update.my_chat_member
-    if change is None or change.chat.type != "private":
-        return
-    status = change.new_chat_member.status
-    await residents.set_reachable(
-        context.porch.store,
-        change.chat.id,
-        status == ChatMemberStatus.MEMBER,
-        default_language=context.porch.settings.default_language,
-    )
-
-
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
@@ -125,4 +110,3 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("cancel", on_cancel_idle, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_opt_in, pattern=r"^optin:"))
     app.add_handler(CallbackQueryHandler(on_language_chosen, pattern=r"^lang:"))
-    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -43,6 +43,9 @@ def _broadcast(row: aiosqlite.Row) -> Broadcast:
         recipients=row["recipients"],
         report_message_id=row["report_message_id"],
         created_at=from_text(row["created_at"]),
+        text=row["text"],
+        photo_file_id=row["photo_file_id"],
+        finished=row["finished_at"] is not None,
     )
 
 
@@ -132,12 +135,14 @@ class BroadcastRepo:
         *,
         safety_tip_id: int | None = None,
         created_by: int | None = None,
+        text: str | None = None,
+        photo_file_id: str | None = None,
     ) -> Broadcast | None:
         """A new broadcast, or None when one with this key exists (the run already happened)."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO broadcasts (key, kind, safety_tip_id, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (key, kind, safety_tip_id, created_by, to_text(self.clock.now())),
+            "INSERT OR IGNORE INTO broadcasts (key, kind, safety_tip_id, created_by, text,"
+            " photo_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, kind, safety_tip_id, created_by, text, photo_file_id, to_text(self.clock.now())),
         )
         if cursor.rowcount != 1:
             return None
@@ -162,6 +167,20 @@ class BroadcastRepo:
         await self.conn.execute(
             "UPDATE broadcasts SET report_message_id = ? WHERE id = ?", (message_id, broadcast_id)
         )
+
+    async def finish(self, broadcast_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE broadcasts SET finished_at = ? WHERE id = ?",
+            (to_text(self.clock.now()), broadcast_id),
+        )
+
+    async def open_reports(self) -> list[Broadcast]:
+        """Broadcasts whose live delivery report in the officer chat is still being updated."""
+        async with self.conn.execute(
+            "SELECT * FROM broadcasts WHERE report_message_id IS NOT NULL"
+            " AND finished_at IS NULL ORDER BY id"
+        ) as c:
+            return [_broadcast(row) for row in await c.fetchall()]
 
     async def progress(self, broadcast_id: int) -> dict[str, int]:
         """Delivery rows of a broadcast by status: pending, sent, failed, unreachable."""

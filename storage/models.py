@@ -45,6 +45,9 @@ class Broadcast:
     recipients: int
     report_message_id: int | None
     created_at: datetime
+    text: str | None = None
+    photo_file_id: str | None = None
+    finished: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Tip:
     card_message_id: int | None
     created_at: datetime
     media: tuple[MediaItem, ...] = ()
+    broadcast_id: int | None = None  # the alert this tip answers
 
     @property
     def has_location(self) -> bool:

@@ -27,6 +27,7 @@ class NewTip:
     longitude: float | None = None
     place: str | None = None
     media: tuple[MediaItem, ...] = ()
+    broadcast_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         card_message_id=row["card_message_id"],
         created_at=from_text(row["created_at"]),
         media=media,
+        broadcast_id=row["broadcast_id"],
     )
 
 
@@ -92,8 +94,8 @@ class TipRepo:
             return existing, False
         cursor = await self.conn.execute(
             "INSERT INTO tips (resident_id, source_key, category, description, latitude,"
-            " longitude, place, anonymous, reporter_name, urgent, language, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " longitude, place, anonymous, reporter_name, urgent, language, created_at,"
+            " broadcast_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new.resident_id,
                 new.source_key,
@@ -107,6 +109,7 @@ class TipRepo:
                 int(new.urgent),
                 new.language,
                 to_text(self.clock.now()),
+                new.broadcast_id,
             ),
         )
         tip_id = cursor.lastrowid

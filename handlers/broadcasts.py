@@ -1,0 +1,218 @@
+"""/broadcast in the officer chat: text or photo → alert or announcement → preview with the
+exact recipient count → Send. A delivery report in the officer chat is edited live."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+from telegram.ext import filters as f
+
+from bot import broadcasts
+from bot.i18n import plain, translate
+from handlers.common import Context, answer
+from handlers.officers import is_officer
+
+log = logging.getLogger(__name__)
+WRITE, KIND, CONFIRM = "write", "kind", "confirm"
+Step = str | int | None
+REPORT_INTERVAL = 10.0  # seconds between edits: the officer chat allows 20 messages a minute
+
+
+def _t(context: Context, key: str, **values: object) -> str:
+    return translate(context.porch.officers.language, key, **values)
+
+
+def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    lang = context.porch.officers.language
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
+            for row in rows
+        ]
+    )
+
+
+def _draft(context: Context) -> dict[str, Any]:
+    data = context.user_data if context.user_data is not None else {}
+    draft: dict[str, Any] = data.setdefault("broadcast", {})
+    return draft
+
+
+async def start(update: Update, context: Context) -> Step:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return ConversationHandler.END
+    if not await is_officer(context, user.id):
+        await message.reply_html(_t(context, "officer.not_member"))
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data["broadcast"] = {}
+    await message.reply_html(_t(context, "broadcast.ask_text"))
+    return WRITE
+
+
+async def on_text(update: Update, context: Context) -> Step:
+    message = update.effective_message
+    if message is None:
+        return None
+    draft = _draft(context)
+    if message.photo:
+        draft.update(text=message.caption or "", photo=message.photo[-1].file_id)
+    else:
+        draft.update(text=message.text or "", photo=None)
+    await message.reply_html(
+        _t(context, "broadcast.ask_kind"),
+        reply_markup=_keyboard(
+            context,
+            [[("broadcast.kind_alert", "bk:alert"), ("broadcast.kind_announcement", "bk:ann")]],
+        ),
+    )
+    return KIND
+
+
+async def on_kind(update: Update, context: Context) -> Step:
+    query = update.callback_query
+    draft = _draft(context)
+    if query is None or query.data not in ("bk:alert", "bk:ann") or "text" not in draft:
+        await answer(query, context.t("common.stale"))
+        return None
+    draft["kind"] = "alert" if query.data == "bk:alert" else "announcement"
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    who = await broadcasts.audience(context.porch.store)
+    lang = context.porch.officers.language
+    preview = broadcasts.officer_message_html(draft["kind"], draft["text"], lang)
+    count = _t(context, "broadcast.preview_count", residents=who.residents, groups=who.groups)
+    buttons = _keyboard(context, [[("broadcast.send", "bs:yes"), ("broadcast.cancel", "bs:no")]])
+    if not isinstance(query.message, Message):
+        return None
+    if draft.get("photo"):
+        await query.message.reply_photo(draft["photo"], caption=preview)
+        await query.message.reply_html(count, reply_markup=buttons)
+    else:
+        await query.message.reply_html(preview + "\n\n" + count, reply_markup=buttons)
+    return CONFIRM
+
+
+async def on_confirm(update: Update, context: Context) -> Step:
+    query, user = update.callback_query, update.effective_user
+    draft = _draft(context)
+    if query is None or user is None or "kind" not in draft:
+        await answer(query, context.t("common.stale"))
+        return ConversationHandler.END
+    if not await is_officer(context, user.id):
+        await answer(query, _t(context, "officer.not_member"))
+        return ConversationHandler.END
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    if query.data == "bs:no" or not isinstance(query.message, Message):
+        await context.bot.send_message(
+            context.porch.officers.chat_id, _t(context, "broadcast.cancelled")
+        )
+        return ConversationHandler.END
+    porch = context.porch
+    broadcast = await broadcasts.send_officer_broadcast(
+        porch.store,
+        key=f"officer:{query.message.chat.id}:{query.message.message_id}",
+        kind=draft["kind"],
+        text=draft["text"],
+        photo_file_id=draft.get("photo"),
+        officer_id=user.id,
+        bot_username=porch.bot_username,
+    )
+    if context.user_data is not None:
+        context.user_data.pop("broadcast", None)
+    if broadcast is not None:
+        async with porch.store.read() as tx:
+            progress = await tx.broadcasts.progress(broadcast.id)
+        report = await query.message.reply_html(
+            broadcasts.report_html(broadcast, progress, porch.officers.language)
+        )
+        async with porch.store.transaction() as tx:
+            await tx.broadcasts.set_report(broadcast.id, report.message_id)
+            if not progress.get("pending"):
+                await tx.broadcasts.finish(broadcast.id)
+    return ConversationHandler.END
+
+
+async def on_cancel(update: Update, context: Context) -> Step:
+    if context.user_data is not None:
+        context.user_data.pop("broadcast", None)
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(_t(context, "broadcast.cancelled"))
+    return ConversationHandler.END
+
+
+async def on_unusable(update: Update, context: Context) -> Step:
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(_t(context, "broadcast.unusable"))
+    return None
+
+
+async def update_reports(context: Context) -> None:
+    """Job: edit each open delivery report; the last edit is the summary."""
+    porch = context.porch
+    async with porch.store.read() as tx:
+        open_reports = await tx.broadcasts.open_reports()
+        progress = {b.id: await tx.broadcasts.progress(b.id) for b in open_reports}
+    for broadcast in open_reports:
+        text = broadcasts.report_html(broadcast, progress[broadcast.id], porch.officers.language)
+        assert broadcast.report_message_id is not None
+        try:
+            await context.bot.edit_message_text(
+                text, porch.officers.chat_id, broadcast.report_message_id
+            )
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                log.warning("delivery report of broadcast %s: %s", broadcast.id, error)
+        except TelegramError as error:
+            log.warning("delivery report of broadcast %s: %s", broadcast.id, error)
+            continue
+        if not progress[broadcast.id].get("pending"):
+            async with porch.store.transaction() as tx:
+                await tx.broadcasts.finish(broadcast.id)
+
+
+def register(app: Application, officer_chat_id: int) -> None:
+    officer_chat = f.Chat(officer_chat_id)
+    entry: list[BaseHandler[Update, Context, Any]] = [
+        CommandHandler("broadcast", start, filters=officer_chat)
+    ]
+    states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
+        WRITE: [
+            MessageHandler(officer_chat & ~f.REPLY & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
+            MessageHandler(officer_chat & ~f.REPLY & ~f.COMMAND, on_unusable),
+        ],
+        KIND: [CallbackQueryHandler(on_kind, pattern=r"^bk:")],
+        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:(yes|no)$")],
+    }
+    fallbacks: list[BaseHandler[Update, Context, Any]] = [
+        CommandHandler("cancel", on_cancel, filters=officer_chat)
+    ]
+    app.add_handler(
+        ConversationHandler(
+            name="officer_broadcast",
+            persistent=True,
+            entry_points=entry,
+            states=states,
+            fallbacks=fallbacks,
+        )
+    )
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            update_reports,
+            interval=REPORT_INTERVAL,
+            first=REPORT_INTERVAL,
+            name="broadcast-reports",
+        )
