@@ -118,10 +118,15 @@ async def on_officer_membership(update: Update, context: Context) -> None:
         log.info("user %s left the officer chat: officer rights revoked", member.user.id)
 
 
+OFFICER_ONLY = ["note", "broadcast", "addtip", "tips"]
+
+
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     app.add_handler(CommandHandler("note", on_note, filters=officer_chat))
     app.add_handler(CommandHandler("help", on_officer_help, filters=officer_chat))
-    app.add_handler(CommandHandler("note", refuse_elsewhere, filters=~officer_chat))
+    app.add_handler(
+        CommandHandler(OFFICER_ONLY, refuse_elsewhere, filters=~officer_chat & ~f.ChatType.GROUPS)
+    )
     app.add_handler(MessageHandler(officer_chat & f.REPLY & ~f.COMMAND, on_officer_reply))
     app.add_handler(ChatMemberHandler(on_officer_membership, ChatMemberHandler.CHAT_MEMBER))

@@ -137,7 +137,16 @@ async def _follow_up(
         await message.reply_html(context.t("followup.added", ref=tip_id))
 
 
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """Unknown commands get help, never silence."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(
+            context.t("common.unknown_command") + "\n\n" + context.t("help.resident")
+        )
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytips", on_my_tips, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=r"^add:"))
     app.add_handler(MessageHandler(PRIVATE & ~f.COMMAND, on_private_message))
+    app.add_handler(MessageHandler(PRIVATE & f.COMMAND, on_unknown_command))

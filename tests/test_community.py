@@ -174,3 +174,27 @@ async def test_a_resident_answers_an_alert_from_a_group_deep_link(world: World) 
     assert "What is it about?" in erin.last_message().text
     await erin.starts("alert-99")
     assert erin.last_message().text == "This is no longer available."
+
+
+async def test_an_announcement_with_a_photo_reaches_subscribers(world: World) -> None:
+    officer = world.officer("Sergeant")
+    alice = await opted_in(world, "Alice")
+    await officer.says("/broadcast")
+    await officer.sends_photo(caption="Meet us at the community centre on Friday")
+    await officer.taps("📣 Announcement")
+    await officer.taps("Send")
+    received = alice.last_message()
+    assert received.photo and "Announcement from your neighbourhood officers" in received.caption
+    assert "community centre on Friday" in received.caption and received.buttons == []
+
+
+async def test_a_cancelled_broadcast_sends_nothing(world: World) -> None:
+    officer = world.officer("Sergeant")
+    alice = await opted_in(world, "Alice")
+    before = len(alice.inbox)
+    await officer.says("/broadcast")
+    await officer.says("Draft that should not go out")
+    await officer.taps("📣 Announcement")
+    await officer.taps("Cancel")
+    assert "Broadcast cancelled" in world.officer_chat.last_message().text
+    assert len(alice.inbox) == before
