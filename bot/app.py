@@ -27,6 +27,7 @@ from bot.persistence import SqlitePersistence
 from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
 from bot.tips import OfficerChat
+from handlers import events as event_handlers
 from handlers import safety
 from handlers.common import Context
 from storage import Store
@@ -40,6 +41,7 @@ RESIDENT_COMMANDS = {
     "report": N_("command.report"),
     "mytips": N_("command.mytips"),
     "language": N_("command.language"),
+    "events": N_("command.events"),
     "safety": N_("command.safety"),
     "settings": N_("command.settings"),
     "subscribe": N_("command.subscribe"),
@@ -51,6 +53,9 @@ RESIDENT_COMMANDS = {
 OFFICER_COMMANDS = {
     "note": N_("command.officer_note"),
     "broadcast": N_("command.officer_broadcast"),
+    "newevent": N_("command.officer_newevent"),
+    "events": N_("command.officer_events"),
+    "cancelevent": N_("command.officer_cancelevent"),
     "addtip": N_("command.officer_addtip"),
     "tips": N_("command.officer_tips"),
     "help": N_("command.officer_help"),
@@ -113,6 +118,7 @@ async def _post_init(app: PorchApp) -> None:
     await broadcasts.load_library(porch.store)
     schedule_jobs(app, porch.settings)
     await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())
+    await event_handlers.reschedule(app)
     porch.bot_username = app.bot.username
     porch.drainer = Drainer(porch.store, app.bot)
     await porch.drainer.start()

@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
 from handlers import (
     broadcasts,
+    events,
     groups,
     officers,
     report,
@@ -34,6 +35,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     officers.register(app, officer_chat_id)
     broadcasts.register(app, officer_chat_id)
     groups.register(app, officer_chat_id)
+    events.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
     start.register(app)

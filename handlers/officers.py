@@ -118,7 +118,7 @@ async def on_officer_membership(update: Update, context: Context) -> None:
         log.info("user %s left the officer chat: officer rights revoked", member.user.id)
 
 
-OFFICER_ONLY = ["note", "broadcast", "addtip", "tips"]
+OFFICER_ONLY = ["note", "broadcast", "addtip", "tips", "newevent", "cancelevent"]
 
 
 def register(app: Application, officer_chat_id: int) -> None:

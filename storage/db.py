@@ -18,6 +18,7 @@ import aiosqlite
 
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
+from storage.events import EventRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
 from storage.residents import ResidentRepo
@@ -41,6 +42,7 @@ class Tx:
         self.library = LibraryRepo(conn, clock)
         self.broadcasts = BroadcastRepo(conn, clock)
         self.groups = GroupRepo(conn, clock)
+        self.events = EventRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

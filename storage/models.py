@@ -131,3 +131,41 @@ class OutboxRow:
     not_before: float
     last_error: str | None
     message_ids: tuple[tuple[int, ...], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str | None
+    latitude: float | None
+    longitude: float | None
+    description: str | None
+    capacity: int | None
+    status: str
+    sequence: int
+
+    @property
+    def has_pin(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class EventJob:
+    id: int
+    event_id: int
+    kind: str
+    lead_minutes: int
+    due_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class RsvpCounts:
+    going: int = 0
+    maybe: int = 0
+    no: int = 0
+    rating_average: float | None = None
+    ratings: int = 0

@@ -74,4 +74,13 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         (c["command"], c["description"]) for c in private
     ]
     assert "Informar de algo a los agentes" in [c["description"] for c in spanish]
-    assert {c["command"] for c in officers} == {"note", "broadcast", "addtip", "tips", "help"}
+    assert {c["command"] for c in officers} == {
+        "note",
+        "broadcast",
+        "newevent",
+        "events",
+        "cancelevent",
+        "addtip",
+        "tips",
+        "help",
+    }

@@ -22,6 +22,8 @@ KEYWORDS = {
     "plain": (2,),
     "_officer_t": (2,),
     "_officer_notice": (3,),
+    "_all_languages": None,
+    "_ot": (2,),
 }
 MESSAGE_ID = re.compile(r"^[a-z_]+\.[a-z_.]+$")
 

@@ -1,0 +1,595 @@
+"""Events in Telegram: officers' /newevent, /events and /cancelevent in the officer chat;
+residents' /events, answers, calendar files and feedback; the reminder alarm clock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+from telegram.ext import filters as f
+
+from bot import events
+from bot.calendar import event_ics
+from bot.event_time import parse_when
+from bot.events import Rsvp
+from bot.i18n import N_, plain, translate
+from handlers.common import Context, answer, said_from
+from handlers.officers import is_officer
+from storage.events import NewEvent
+
+log = logging.getLogger(__name__)
+TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
+    "title",
+    "start",
+    "end",
+    "place",
+    "description",
+    "capacity",
+    "preview",
+    "new_time",
+)
+Step = str | int | None
+PRIVATE = f.ChatType.PRIVATE
+JOB_PREFIX = "event-job:"
+STATUS = {
+    "draft": N_("events.status_draft"),
+    "announced": N_("events.status_announced"),
+    "cancelled": N_("events.status_cancelled"),
+}
+ANSWERED = {
+    "going": N_("events.answered_going"),
+    "maybe": N_("events.answered_maybe"),
+    "no": N_("events.answered_no"),
+}
+
+
+def _ot(context: Context, key: str, **values: object) -> str:
+    """Officer-chat text, in the officer chat's language."""
+    return translate(context.porch.officers.language, key, **values)
+
+
+def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    lang = context.porch.officers.language
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
+            for row in rows
+        ]
+    )
+
+
+def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def _draft(context: Context) -> dict[str, Any]:
+    data = context.user_data if context.user_data is not None else {}
+    draft: dict[str, Any] = data.setdefault("event", {})
+    return draft
+
+
+def _skip(context: Context, data: str) -> InlineKeyboardMarkup:
+    return _keyboard(context, [[("common.skip", data)]])
+
+
+# Officers: /newevent ---------------------------------------------------------------------------
+
+
+async def new_event(update: Update, context: Context) -> Step:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return ConversationHandler.END
+    if not await is_officer(context, user.id):
+        await message.reply_html(_ot(context, "officer.not_member"))
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data["event"] = {}
+    await message.reply_html(_ot(context, "events.ask_title"))
+    return TITLE
+
+
+async def on_title(update: Update, context: Context) -> Step:
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    _draft(context)["title"] = message.text.strip()[:200]
+    await message.reply_html(_ot(context, "events.ask_start"))
+    return START
+
+
+def _parse(context: Context, text: str) -> tuple[datetime | None, str | None]:
+    porch = context.porch
+    when = parse_when(text, now=porch.store.clock.now(), zone=porch.settings.zone)
+    if when.moment is not None:
+        return when.moment, None
+    key = "events.time_past" if when.problem == "past" else "events.time_unclear"
+    return None, _ot(context, key)
+
+
+async def on_start(update: Update, context: Context) -> Step:
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    moment, problem = _parse(context, message.text)
+    if moment is None:
+        await message.reply_html(problem or "")
+        return None
+    _draft(context)["start"] = moment.isoformat()
+    await message.reply_html(_ot(context, "events.ask_end"), reply_markup=_skip(context, "ne:skip"))
+    return END
+
+
+async def on_end(update: Update, context: Context) -> Step:
+    message, draft = update.effective_message, _draft(context)
+    if message is None or not message.text:
+        return None
+    moment, problem = _parse(context, message.text)
+    if moment is None or moment <= datetime.fromisoformat(draft["start"]):
+        await message.reply_html(problem or _ot(context, "events.end_before_start"))
+        return None
+    draft["end"] = moment.isoformat()
+    return await _ask_place(message, context)
+
+
+async def on_end_skip(update: Update, context: Context) -> Step:
+    message = await _pressed(update)
+    return await _ask_place(message, context) if message else None
+
+
+async def _ask_place(message: Message, context: Context) -> Step:
+    await message.reply_html(_ot(context, "events.ask_place"))
+    return PLACE
+
+
+async def on_place(update: Update, context: Context) -> Step:
+    message, draft = update.effective_message, _draft(context)
+    if message is None:
+        return None
+    said = said_from(message)
+    if said is not None and said.kind == "location":
+        draft.update(latitude=said.latitude, longitude=said.longitude, place=said.text)
+    elif message.text:
+        draft["place"] = message.text.strip()
+    else:
+        return None
+    await message.reply_html(
+        _ot(context, "events.ask_description"), reply_markup=_skip(context, "ne:skip")
+    )
+    return DESCRIPTION
+
+
+async def on_description(update: Update, context: Context) -> Step:
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    _draft(context)["description"] = message.text
+    return await _ask_capacity(message, context)
+
+
+async def on_description_skip(update: Update, context: Context) -> Step:
+    message = await _pressed(update)
+    return await _ask_capacity(message, context) if message else None
+
+
+async def _ask_capacity(message: Message, context: Context) -> Step:
+    await message.reply_html(
+        _ot(context, "events.ask_capacity"), reply_markup=_skip(context, "ne:skip")
+    )
+    return CAPACITY
+
+
+async def on_capacity(update: Update, context: Context) -> Step:
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    text = message.text.strip()
+    if not text.isdigit() or not 0 < int(text) <= 100_000:
+        await message.reply_html(_ot(context, "events.capacity_invalid"))
+        return None
+    _draft(context)["capacity"] = int(text)
+    return await _preview(message, context)
+
+
+async def on_capacity_skip(update: Update, context: Context) -> Step:
+    message = await _pressed(update)
+    return await _preview(message, context) if message else None
+
+
+def _new_event(draft: dict[str, Any], officer_id: int) -> NewEvent:
+    return NewEvent(
+        title=draft["title"],
+        starts_at=datetime.fromisoformat(draft["start"]),
+        ends_at=datetime.fromisoformat(draft["end"]) if draft.get("end") else None,
+        place=draft.get("place"),
+        latitude=draft.get("latitude"),
+        longitude=draft.get("longitude"),
+        description=draft.get("description"),
+        capacity=draft.get("capacity"),
+        created_by=officer_id,
+    )
+
+
+async def _preview(message: Message, context: Context) -> Step:
+    draft = _draft(context)
+    preview = events.draft_view(_new_event(draft, 0))
+    text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
+    await message.reply_html(
+        _ot(context, "events.preview") + "\n\n" + text,
+        reply_markup=_keyboard(
+            context,
+            [
+                [("events.announce", "ne:announce"), ("events.save", "ne:save")],
+                [("events.discard", "ne:cancel")],
+            ],
+        ),
+    )
+    return PREVIEW
+
+
+async def on_preview(update: Update, context: Context) -> Step:
+    query, user = update.callback_query, update.effective_user
+    draft = _draft(context)
+    message = await _pressed(update)
+    if query is None or user is None or message is None or "start" not in draft:
+        return ConversationHandler.END
+    if query.data == "ne:cancel":
+        if context.user_data is not None:
+            context.user_data.pop("event", None)
+        await message.reply_html(_ot(context, "events.discarded"))
+        return ConversationHandler.END
+    porch = context.porch
+    start = datetime.fromisoformat(draft["start"])
+    if start <= porch.store.clock.now():
+        await message.reply_html(_ot(context, "events.time_past"))
+        return START
+    event = await events.create(porch.store, porch.settings, _new_event(draft, user.id))
+    if context.user_data is not None:
+        context.user_data.pop("event", None)
+    await reschedule(context.application)
+    if query.data == "ne:announce":
+        count = await events.announce(
+            porch.store,
+            porch.settings,
+            event.id,
+            officer_id=user.id,
+            bot_username=porch.bot_username,
+        )
+        await message.reply_html(_ot(context, "events.announced", ref=event.id, count=count or 0))
+    else:
+        await message.reply_html(_ot(context, "events.saved", ref=event.id))
+    return ConversationHandler.END
+
+
+async def _pressed(update: Update) -> Message | None:
+    query = update.callback_query
+    if query is None:
+        return None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def on_cancel(update: Update, context: Context) -> Step:
+    if context.user_data is not None:
+        context.user_data.pop("event", None)
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(_ot(context, "events.discarded"))
+    return ConversationHandler.END
+
+
+# Officers: /events and the event card's buttons -------------------------------------------------
+
+
+async def officer_events(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_officer(context, user.id):
+        await message.reply_html(_ot(context, "officer.not_member"))
+        return
+    porch = context.porch
+    lang = porch.officers.language
+    async with porch.store.read() as tx:
+        upcoming = await tx.events.upcoming(
+            tx.clock.now() - timedelta(days=30), announced_only=False
+        )
+        counts = {e.id: await tx.events.counts(e.id) for e in upcoming}
+    if not upcoming:
+        await message.reply_html(_ot(context, "events.none_officer"))
+        return
+    for event in upcoming:
+        c = counts[event.id]
+        rating = (
+            _ot(context, "events.rating", average=f"{c.rating_average:.1f}", count=c.ratings)
+            if c.rating_average is not None
+            else ""
+        )
+        status = plain(lang, STATUS[event.status])
+        text = (
+            f"#{event.id} · {status}\n"
+            + events.event_html(event, lang, porch.settings.zone)
+            + "\n\n"
+            + _ot(context, "events.counts", going=c.going, maybe=c.maybe, no=c.no)
+            + (f"\n{rating}" if rating else "")
+        )
+        buttons = [
+            [
+                ("events.edit_time", f"evo:time:{event.id}"),
+                ("events.announce", f"evo:announce:{event.id}"),
+                ("events.cancel_event", f"evo:cancel:{event.id}"),
+            ]
+        ]
+        await message.reply_html(text, reply_markup=_keyboard(context, buttons))
+
+
+async def on_officer_button(update: Update, context: Context) -> Step:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return ConversationHandler.END
+    _, action, raw = (query.data or "::").split(":", 2)
+    porch = context.porch
+    if not await is_officer(context, user.id):
+        await answer(query, _ot(context, "officer.not_member"))
+        return ConversationHandler.END
+    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    if event is None or event.status == "cancelled":
+        await answer(query, context.t("common.stale"))
+        return ConversationHandler.END
+    await answer(query)
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:
+        return ConversationHandler.END
+    if action == "time":
+        if context.user_data is not None:
+            context.user_data["event_move"] = event.id
+        await message.reply_html(_ot(context, "events.ask_new_time", ref=event.id))
+        return NEW_TIME
+    if action == "announce":
+        count = await events.announce(
+            porch.store,
+            porch.settings,
+            event.id,
+            officer_id=user.id,
+            bot_username=porch.bot_username,
+        )
+        key = "events.announced" if count else "events.not_announced"
+        await message.reply_html(_ot(context, key, ref=event.id, count=count or 0))
+    elif action == "cancel":
+        await _cancel(context, message, event.id, user.id)
+    return ConversationHandler.END
+
+
+async def _cancel(context: Context, message: Message, event_id: int, officer_id: int) -> None:
+    porch = context.porch
+    cancelled = await events.cancel(porch.store, porch.settings, event_id, officer_id=officer_id)
+    if cancelled is None:
+        await message.reply_html(_ot(context, "events.unknown", ref=event_id))
+        return
+    await reschedule(context.application)
+    await message.reply_html(_ot(context, "events.cancelled_officer", ref=event_id))
+
+
+async def on_new_time(update: Update, context: Context) -> Step:
+    message, user = update.effective_message, update.effective_user
+    data = context.user_data if context.user_data is not None else {}
+    if message is None or user is None or not message.text or "event_move" not in data:
+        return ConversationHandler.END
+    moment, problem = _parse(context, message.text)
+    if moment is None:
+        await message.reply_html(problem or "")
+        return None
+    porch = context.porch
+    moved = await events.move(
+        porch.store, porch.settings, int(data.pop("event_move")), moment, None, officer_id=user.id
+    )
+    await reschedule(context.application)
+    if moved is None:
+        await message.reply_html(context.t("common.stale"))
+    else:
+        await message.reply_html(_ot(context, "events.moved_officer", ref=moved.id))
+    return ConversationHandler.END
+
+
+async def on_cancel_event_command(update: Update, context: Context) -> None:
+    """/cancelevent 12"""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_officer(context, user.id):
+        await message.reply_html(_ot(context, "officer.not_member"))
+        return
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        await message.reply_html(_ot(context, "events.cancel_usage"))
+        return
+    await _cancel(context, message, int(args[0].lstrip("#")), user.id)
+
+
+# Residents --------------------------------------------------------------------------------------
+
+
+async def resident_events(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    porch, lang = context.porch, context.lang
+    async with porch.store.read() as tx:
+        upcoming = await tx.events.upcoming(tx.clock.now(), announced_only=True)
+        mine = {e.id: await tx.events.answer_of(e.id, user.id) for e in upcoming}
+    if not upcoming:
+        await message.reply_html(context.t("events.none"))
+        return
+    for event in upcoming:
+        await message.reply_html(
+            events.event_html(event, lang, porch.settings.zone),
+            reply_markup=_markup(events.rsvp_buttons(event, lang, mine[event.id])),
+        )
+
+
+async def on_event_link(update: Update, context: Context) -> None:
+    """/start event-12: an announcement seen in a group, answered in private."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    raw = message.text.rsplit("-", 1)[-1]
+    event = await events.get(context.porch.store, int(raw)) if raw.isdigit() else None
+    if event is None or event.status != "announced":
+        await message.reply_html(context.t("common.stale"))
+        return
+    lang = context.lang
+    await message.reply_html(
+        events.event_html(event, lang, context.porch.settings.zone),
+        reply_markup=_markup(events.rsvp_buttons(event, lang)),
+    )
+
+
+async def on_rsvp(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    _, choice, raw = (query.data or "::").split(":", 2)
+    porch, lang = context.porch, context.lang
+    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    if event is None:
+        await answer(query, context.t("common.stale"))
+        return
+    if choice == "ics":
+        await answer(query)
+        data = event_ics(
+            event_id=event.id,
+            title=event.title,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            zone=porch.settings.zone,
+            place=event.place,
+            latitude=event.latitude,
+            longitude=event.longitude,
+            description=event.description,
+            sequence=event.sequence,
+        )
+        await context.bot.send_document(
+            user.id, data, filename=f"event-{event.id}.ics", caption=context.t("events.ics_caption")
+        )
+        return
+    if choice not in events.ANSWERS:
+        await answer(query, context.t("common.stale"))
+        return
+    result = await events.answer(porch.store, event.id, user.id, choice)
+    if result is Rsvp.GONE:
+        await answer(query, context.t("common.stale"))
+        return
+    if result is Rsvp.FULL:
+        await answer(query, context.t("events.full"))
+        await context.bot.send_message(
+            user.id,
+            context.t("events.full_offer_maybe", title=event.title),
+            reply_markup=_markup([[(plain(lang, "events.answer_maybe"), f"ev:maybe:{event.id}")]]),
+        )
+        return
+    await answer(query, plain(lang, ANSWERED[choice]))
+    await query.edit_message_reply_markup(_markup(events.rsvp_buttons(event, lang, choice)))
+
+
+async def on_rating(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    parts = (query.data or "").split(":")
+    ok = (
+        len(parts) == 3
+        and parts[1].isdigit()
+        and parts[2].isdigit()
+        and await events.rate(context.porch.store, int(parts[1]), user.id, int(parts[2]))
+    )
+    if not ok:
+        await answer(query, context.t("common.stale"))
+        return
+    await answer(query)
+    await query.edit_message_text(context.t("events.thanks_rating", rating=parts[2]))
+
+
+# The alarm clock --------------------------------------------------------------------------------
+
+
+async def run_event_jobs(context: Context) -> None:
+    porch = context.porch
+    for run in await events.run_due(porch.store, porch.settings):
+        log.info("event job %s (%s) sent to %d", run.job_id, run.kind, run.sent_to)
+
+
+async def reschedule(app: Application) -> None:
+    """Alarms for every pending event job, rebuilt from the database (at start and whenever
+    events change); anything overdue runs now and decides for itself whether it is too late."""
+    queue = app.job_queue
+    if queue is None:
+        return
+    porch = app.bot_data["porch"]
+    for job in queue.jobs():
+        if job.name and job.name.startswith(JOB_PREFIX):
+            job.schedule_removal()
+    now = porch.store.clock.now()
+    for due in sorted(set(await events.next_due(porch.store))):
+        delay = max(0.0, (due - now).total_seconds())
+        queue.run_once(
+            run_event_jobs,
+            when=delay,
+            name=f"{JOB_PREFIX}{due.isoformat()}",
+            job_kwargs={"misfire_grace_time": None},
+        )
+
+
+def register(app: Application, officer_chat_id: int) -> None:
+    officer_chat = f.Chat(officer_chat_id)
+    text = officer_chat & f.TEXT & ~f.COMMAND & ~f.REPLY
+    Handlers = list[BaseHandler[Update, Context, Any]]
+    entry: Handlers = [
+        CommandHandler("newevent", new_event, filters=officer_chat),
+        CallbackQueryHandler(on_officer_button, pattern=r"^evo:(time|announce|cancel):\d+$"),
+    ]
+    states: dict[object, Handlers] = {
+        TITLE: [MessageHandler(text, on_title)],
+        START: [MessageHandler(text, on_start)],
+        END: [MessageHandler(text, on_end), CallbackQueryHandler(on_end_skip, "^ne:skip$")],
+        PLACE: [MessageHandler(text | (officer_chat & (f.LOCATION | f.VENUE)), on_place)],
+        DESCRIPTION: [
+            MessageHandler(text, on_description),
+            CallbackQueryHandler(on_description_skip, "^ne:skip$"),
+        ],
+        CAPACITY: [
+            MessageHandler(text, on_capacity),
+            CallbackQueryHandler(on_capacity_skip, "^ne:skip$"),
+        ],
+        PREVIEW: [CallbackQueryHandler(on_preview, r"^ne:(announce|save|cancel)$")],
+        NEW_TIME: [MessageHandler(text, on_new_time)],
+    }
+    fallbacks: Handlers = [CommandHandler("cancel", on_cancel, filters=officer_chat)]
+    app.add_handler(
+        ConversationHandler(
+            name="officer_event",
+            persistent=True,
+            allow_reentry=True,
+            entry_points=entry,
+            states=states,
+            fallbacks=fallbacks,
+        )
+    )
+    app.add_handler(CommandHandler("cancelevent", on_cancel_event_command, filters=officer_chat))
+    app.add_handler(CommandHandler("events", officer_events, filters=officer_chat))
+    app.add_handler(CommandHandler("events", resident_events, filters=PRIVATE))
+    app.add_handler(
+        CommandHandler("start", on_event_link, filters=PRIVATE & f.Regex(r"^/start event-\d+$"))
+    )
+    app.add_handler(CallbackQueryHandler(on_rsvp, pattern=r"^ev:(going|maybe|no|ics):\d+$"))
+    app.add_handler(CallbackQueryHandler(on_rating, pattern=r"^rate:\d+:[1-5]$"))
