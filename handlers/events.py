@@ -135,8 +135,12 @@ async def on_end(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     if message is None or not message.text:
         return None
+    start = datetime.fromisoformat(draft["start"])
     moment, problem = _parse(context, message.text)
-    if moment is None or moment <= datetime.fromisoformat(draft["start"]):
+    if moment is None:  # just a time ("20:00") means on the day it starts
+        moment, same_day_problem = _parse(context, f"{start:%Y-%m-%d} {message.text}")
+        problem = problem if same_day_problem and moment is None else None
+    if moment is None or moment <= start:
         await message.reply_html(problem or _ot(context, "events.end_before_start"))
         return None
     draft["end"] = moment.isoformat()

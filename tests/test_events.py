@@ -179,6 +179,10 @@ async def test_ambiguous_and_past_dates_are_asked_again(world: World) -> None:
     assert "2026-12-05 18:30" in world.officer_chat.last_message().text  # an example is given
     await officer.says("5 Dec 18:30")
     assert "When does it end?" in world.officer_chat.last_message().text
+    await officer.says("17:00")
+    assert "end must be after the start" in world.officer_chat.last_message().text
+    await officer.says("20:00")  # a time alone: the same day
+    assert "Where?" in world.officer_chat.last_message().text
 
 
 async def test_the_calendar_file_has_the_right_start(world: World) -> None:
