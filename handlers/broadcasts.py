@@ -19,18 +19,14 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts
-from bot.i18n import plain, translate
+from bot.i18n import plain
 from handlers.common import Context, answer
-from handlers.officers import is_officer
+from handlers.officers import from_officer, is_officer, officer_t
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
 Step = str | int | None
 REPORT_INTERVAL = 10.0  # seconds between edits: the officer chat allows 20 messages a minute
-
-
-def _t(context: Context, key: str, **values: object) -> str:
-    return translate(context.porch.officers.language, key, **values)
 
 
 def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -50,15 +46,13 @@ def _draft(context: Context) -> dict[str, Any]:
 
 
 async def start(update: Update, context: Context) -> Step:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return ConversationHandler.END
-    if not await is_officer(context, user.id):
-        await message.reply_html(_t(context, "officer.not_member"))
-        return ConversationHandler.END
+    message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
-    await message.reply_html(_t(context, "broadcast.ask_text"))
+    await message.reply_html(officer_t(context, "broadcast.ask_text"))
     return WRITE
 
 
@@ -72,7 +66,7 @@ async def on_text(update: Update, context: Context) -> Step:
     else:
         draft.update(text=message.text or "", photo=None)
     await message.reply_html(
-        _t(context, "broadcast.ask_kind"),
+        officer_t(context, "broadcast.ask_kind"),
         reply_markup=_keyboard(
             context,
             [[("broadcast.kind_alert", "bk:alert"), ("broadcast.kind_announcement", "bk:ann")]],
@@ -93,7 +87,9 @@ async def on_kind(update: Update, context: Context) -> Step:
     who = await broadcasts.audience(context.porch.store)
     lang = context.porch.officers.language
     preview = broadcasts.officer_message_html(draft["kind"], draft["text"], lang)
-    count = _t(context, "broadcast.preview_count", residents=who.residents, groups=who.groups)
+    count = officer_t(
+        context, "broadcast.preview_count", residents=who.residents, groups=who.groups
+    )
     buttons = _keyboard(context, [[("broadcast.send", "bs:yes"), ("broadcast.cancel", "bs:no")]])
     if not isinstance(query.message, Message):
         return None
@@ -112,13 +108,13 @@ async def on_confirm(update: Update, context: Context) -> Step:
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
     if not await is_officer(context, user.id):
-        await answer(query, _t(context, "officer.not_member"))
+        await answer(query, officer_t(context, "officer.not_member"))
         return ConversationHandler.END
     await answer(query)
     await query.edit_message_reply_markup(None)
     if query.data == "bs:no" or not isinstance(query.message, Message):
         await context.bot.send_message(
-            context.porch.officers.chat_id, _t(context, "broadcast.cancelled")
+            context.porch.officers.chat_id, officer_t(context, "broadcast.cancelled")
         )
         return ConversationHandler.END
     porch = context.porch
@@ -150,13 +146,13 @@ async def on_cancel(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("broadcast", None)
     if update.effective_message is not None:
-        await update.effective_message.reply_html(_t(context, "broadcast.cancelled"))
+        await update.effective_message.reply_html(officer_t(context, "broadcast.cancelled"))
     return ConversationHandler.END
 
 
 async def on_unusable(update: Update, context: Context) -> Step:
     if update.effective_message is not None:
-        await update.effective_message.reply_html(_t(context, "broadcast.unusable"))
+        await update.effective_message.reply_html(officer_t(context, "broadcast.unusable"))
     return None
 
 

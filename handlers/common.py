@@ -76,6 +76,16 @@ async def answer(query: CallbackQuery | None, text: str | None = None) -> None:
         log.info("could not answer callback query: %s", error)
 
 
+async def pressed(update: Update) -> Message | None:
+    """Answer a step's button and take the buttons off its message (they did their job)."""
+    query = update.callback_query
+    if query is None:
+        return None
+    await answer(query)
+    await query.edit_message_reply_markup(None)
+    return query.message if isinstance(query.message, Message) else None
+
+
 async def stale_button(update: Update, context: Context) -> None:
     """A button from an old message, or data nobody issued: refuse briefly."""
     await answer(update.callback_query, context.t("common.stale"))

@@ -22,9 +22,9 @@ from bot import events
 from bot.calendar import event_ics
 from bot.event_time import parse_when
 from bot.events import Rsvp
-from bot.i18n import N_, plain, translate
-from handlers.common import Context, answer, said_from
-from handlers.officers import is_officer
+from bot.i18n import N_, plain
+from handlers.common import Context, answer, pressed, said_from
+from handlers.officers import from_officer, is_officer, officer_t
 from storage.events import NewEvent
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,6 @@ ANSWERED = {
     "maybe": N_("events.answered_maybe"),
     "no": N_("events.answered_no"),
 }
-
-
-def _ot(context: Context, key: str, **values: object) -> str:
-    """Officer-chat text, in the officer chat's language."""
-    return translate(context.porch.officers.language, key, **values)
 
 
 def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -88,15 +83,13 @@ def _skip(context: Context, data: str) -> InlineKeyboardMarkup:
 
 
 async def new_event(update: Update, context: Context) -> Step:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return ConversationHandler.END
-    if not await is_officer(context, user.id):
-        await message.reply_html(_ot(context, "officer.not_member"))
-        return ConversationHandler.END
+    message, _ = found
     if context.user_data is not None:
         context.user_data["event"] = {}
-    await message.reply_html(_ot(context, "events.ask_title"))
+    await message.reply_html(officer_t(context, "events.ask_title"))
     return TITLE
 
 
@@ -105,7 +98,7 @@ async def on_title(update: Update, context: Context) -> Step:
     if message is None or not message.text:
         return None
     _draft(context)["title"] = message.text.strip()[:200]
-    await message.reply_html(_ot(context, "events.ask_start"))
+    await message.reply_html(officer_t(context, "events.ask_start"))
     return START
 
 
@@ -115,7 +108,7 @@ def _parse(context: Context, text: str) -> tuple[datetime | None, str | None]:
     if when.moment is not None:
         return when.moment, None
     key = "events.time_past" if when.problem == "past" else "events.time_unclear"
-    return None, _ot(context, key)
+    return None, officer_t(context, key)
 
 
 async def on_start(update: Update, context: Context) -> Step:
@@ -127,7 +120,9 @@ async def on_start(update: Update, context: Context) -> Step:
         await message.reply_html(problem or "")
         return None
     _draft(context)["start"] = moment.isoformat()
-    await message.reply_html(_ot(context, "events.ask_end"), reply_markup=_skip(context, "ne:skip"))
+    await message.reply_html(
+        officer_t(context, "events.ask_end"), reply_markup=_skip(context, "ne:skip")
+    )
     return END
 
 
@@ -141,19 +136,19 @@ async def on_end(update: Update, context: Context) -> Step:
         moment, same_day_problem = _parse(context, f"{start:%Y-%m-%d} {message.text}")
         problem = problem if same_day_problem and moment is None else None
     if moment is None or moment <= start:
-        await message.reply_html(problem or _ot(context, "events.end_before_start"))
+        await message.reply_html(problem or officer_t(context, "events.end_before_start"))
         return None
     draft["end"] = moment.isoformat()
     return await _ask_place(message, context)
 
 
 async def on_end_skip(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     return await _ask_place(message, context) if message else None
 
 
 async def _ask_place(message: Message, context: Context) -> Step:
-    await message.reply_html(_ot(context, "events.ask_place"))
+    await message.reply_html(officer_t(context, "events.ask_place"))
     return PLACE
 
 
@@ -169,7 +164,7 @@ async def on_place(update: Update, context: Context) -> Step:
     else:
         return None
     await message.reply_html(
-        _ot(context, "events.ask_description"), reply_markup=_skip(context, "ne:skip")
+        officer_t(context, "events.ask_description"), reply_markup=_skip(context, "ne:skip")
     )
     return DESCRIPTION
 
@@ -183,13 +178,13 @@ async def on_description(update: Update, context: Context) -> Step:
 
 
 async def on_description_skip(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     return await _ask_capacity(message, context) if message else None
 
 
 async def _ask_capacity(message: Message, context: Context) -> Step:
     await message.reply_html(
-        _ot(context, "events.ask_capacity"), reply_markup=_skip(context, "ne:skip")
+        officer_t(context, "events.ask_capacity"), reply_markup=_skip(context, "ne:skip")
     )
     return CAPACITY
 
@@ -200,14 +195,14 @@ async def on_capacity(update: Update, context: Context) -> Step:
         return None
     text = message.text.strip()
     if not text.isdigit() or not 0 < int(text) <= 100_000:
-        await message.reply_html(_ot(context, "events.capacity_invalid"))
+        await message.reply_html(officer_t(context, "events.capacity_invalid"))
         return None
     _draft(context)["capacity"] = int(text)
     return await _preview(message, context)
 
 
 async def on_capacity_skip(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     return await _preview(message, context) if message else None
 
 
@@ -230,7 +225,7 @@ async def _preview(message: Message, context: Context) -> Step:
     preview = events.draft_view(_new_event(draft, 0))
     text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
     await message.reply_html(
-        _ot(context, "events.preview") + "\n\n" + text,
+        officer_t(context, "events.preview") + "\n\n" + text,
         reply_markup=_keyboard(
             context,
             [
@@ -245,18 +240,18 @@ async def _preview(message: Message, context: Context) -> Step:
 async def on_preview(update: Update, context: Context) -> Step:
     query, user = update.callback_query, update.effective_user
     draft = _draft(context)
-    message = await _pressed(update)
+    message = await pressed(update)
     if query is None or user is None or message is None or "start" not in draft:
         return ConversationHandler.END
     if query.data == "ne:cancel":
         if context.user_data is not None:
             context.user_data.pop("event", None)
-        await message.reply_html(_ot(context, "events.discarded"))
+        await message.reply_html(officer_t(context, "events.discarded"))
         return ConversationHandler.END
     porch = context.porch
     start = datetime.fromisoformat(draft["start"])
     if start <= porch.store.clock.now():
-        await message.reply_html(_ot(context, "events.time_past"))
+        await message.reply_html(officer_t(context, "events.time_past"))
         return START
     event = await events.create(porch.store, porch.settings, _new_event(draft, user.id))
     if context.user_data is not None:
@@ -270,26 +265,19 @@ async def on_preview(update: Update, context: Context) -> Step:
             officer_id=user.id,
             bot_username=porch.bot_username,
         )
-        await message.reply_html(_ot(context, "events.announced", ref=event.id, count=count or 0))
+        await message.reply_html(
+            officer_t(context, "events.announced", ref=event.id, count=count or 0)
+        )
     else:
-        await message.reply_html(_ot(context, "events.saved", ref=event.id))
+        await message.reply_html(officer_t(context, "events.saved", ref=event.id))
     return ConversationHandler.END
-
-
-async def _pressed(update: Update) -> Message | None:
-    query = update.callback_query
-    if query is None:
-        return None
-    await answer(query)
-    await query.edit_message_reply_markup(None)
-    return query.message if isinstance(query.message, Message) else None
 
 
 async def on_cancel(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("event", None)
     if update.effective_message is not None:
-        await update.effective_message.reply_html(_ot(context, "events.discarded"))
+        await update.effective_message.reply_html(officer_t(context, "events.discarded"))
     return ConversationHandler.END
 
 
@@ -297,12 +285,10 @@ async def on_cancel(update: Update, context: Context) -> Step:
 
 
 async def officer_events(update: Update, context: Context) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return
-    if not await is_officer(context, user.id):
-        await message.reply_html(_ot(context, "officer.not_member"))
-        return
+    message, _ = found
     porch = context.porch
     lang = porch.officers.language
     async with porch.store.read() as tx:
@@ -311,12 +297,12 @@ async def officer_events(update: Update, context: Context) -> None:
         )
         counts = {e.id: await tx.events.counts(e.id) for e in upcoming}
     if not upcoming:
-        await message.reply_html(_ot(context, "events.none_officer"))
+        await message.reply_html(officer_t(context, "events.none_officer"))
         return
     for event in upcoming:
         c = counts[event.id]
         rating = (
-            _ot(context, "events.rating", average=f"{c.rating_average:.1f}", count=c.ratings)
+            officer_t(context, "events.rating", average=f"{c.rating_average:.1f}", count=c.ratings)
             if c.rating_average is not None
             else ""
         )
@@ -325,7 +311,7 @@ async def officer_events(update: Update, context: Context) -> None:
             f"#{event.id} · {status}\n"
             + events.event_html(event, lang, porch.settings.zone)
             + "\n\n"
-            + _ot(context, "events.counts", going=c.going, maybe=c.maybe, no=c.no)
+            + officer_t(context, "events.counts", going=c.going, maybe=c.maybe, no=c.no)
             + (f"\n{rating}" if rating else "")
         )
         buttons = [
@@ -345,7 +331,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     _, action, raw = (query.data or "::").split(":", 2)
     porch = context.porch
     if not await is_officer(context, user.id):
-        await answer(query, _ot(context, "officer.not_member"))
+        await answer(query, officer_t(context, "officer.not_member"))
         return ConversationHandler.END
     event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
     if event is None or event.status == "cancelled":
@@ -358,7 +344,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     if action == "time":
         if context.user_data is not None:
             context.user_data["event_move"] = event.id
-        await message.reply_html(_ot(context, "events.ask_new_time", ref=event.id))
+        await message.reply_html(officer_t(context, "events.ask_new_time", ref=event.id))
         return NEW_TIME
     if action == "announce":
         count = await events.announce(
@@ -369,7 +355,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
             bot_username=porch.bot_username,
         )
         key = "events.announced" if count else "events.not_announced"
-        await message.reply_html(_ot(context, key, ref=event.id, count=count or 0))
+        await message.reply_html(officer_t(context, key, ref=event.id, count=count or 0))
     elif action == "cancel":
         await _cancel(context, message, event.id, user.id)
     return ConversationHandler.END
@@ -379,10 +365,10 @@ async def _cancel(context: Context, message: Message, event_id: int, officer_id:
     porch = context.porch
     cancelled = await events.cancel(porch.store, porch.settings, event_id, officer_id=officer_id)
     if cancelled is None:
-        await message.reply_html(_ot(context, "events.unknown", ref=event_id))
+        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
         return
     await reschedule(context.application)
-    await message.reply_html(_ot(context, "events.cancelled_officer", ref=event_id))
+    await message.reply_html(officer_t(context, "events.cancelled_officer", ref=event_id))
 
 
 async def on_new_time(update: Update, context: Context) -> Step:
@@ -402,21 +388,19 @@ async def on_new_time(update: Update, context: Context) -> Step:
     if moved is None:
         await message.reply_html(context.t("common.stale"))
     else:
-        await message.reply_html(_ot(context, "events.moved_officer", ref=moved.id))
+        await message.reply_html(officer_t(context, "events.moved_officer", ref=moved.id))
     return ConversationHandler.END
 
 
 async def on_cancel_event_command(update: Update, context: Context) -> None:
     """/cancelevent 12"""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return
-    if not await is_officer(context, user.id):
-        await message.reply_html(_ot(context, "officer.not_member"))
-        return
+    message, user = found
     args = context.args or []
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
-        await message.reply_html(_ot(context, "events.cancel_usage"))
+        await message.reply_html(officer_t(context, "events.cancel_usage"))
         return
     await _cancel(context, message, int(args[0].lstrip("#")), user.id)
 

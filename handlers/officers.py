@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler
@@ -35,8 +35,20 @@ async def is_officer(context: Context, user_id: int) -> bool:
     return roster.remember(user_id, member.status)
 
 
-def _officer_t(context: Context, key: str, **values: object) -> str:
+def officer_t(context: Context, key: str, **values: object) -> str:
+    """A message for the officer chat, in its language."""
     return translate(context.porch.officers.language, key, **values)
+
+
+async def from_officer(update: Update, context: Context) -> tuple[Message, User] | None:
+    """The message and its sender if the sender is an officer; otherwise refuse, and None."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return None
+    if not await is_officer(context, user.id):
+        await message.reply_html(officer_t(context, "officer.not_member"))
+        return None
+    return message, user
 
 
 async def _tip_of_reply(context: Context, message: Message) -> tuple[int, str] | None:
@@ -56,11 +68,11 @@ async def on_officer_reply(update: Update, context: Context) -> None:
     if found is None or found[1] == "note":
         return  # officers' own talk
     if not await is_officer(context, user.id):
-        await message.reply_html(_officer_t(context, "officer.not_member"))
+        await message.reply_html(officer_t(context, "officer.not_member"))
         return
     said = said_from(message)
     if said is None:
-        await message.reply_html(_officer_t(context, "officer.unrelayable"))
+        await message.reply_html(officer_t(context, "officer.unrelayable"))
         return
     porch = context.porch
     await relay.relay_officer_reply(
@@ -74,23 +86,21 @@ async def on_officer_reply(update: Update, context: Context) -> None:
 
 
 async def on_note(update: Update, context: Context) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return
-    if not await is_officer(context, user.id):
-        await message.reply_html(_officer_t(context, "officer.not_member"))
-        return
-    found = await _tip_of_reply(context, message)
+    message, user = found
+    tip = await _tip_of_reply(context, message)
     parts = (message.text or "").split(maxsplit=1)
     text = parts[1].strip() if len(parts) == 2 else ""
-    if found is None or not text:
-        await message.reply_html(_officer_t(context, "officer.note_usage"))
+    if tip is None or not text:
+        await message.reply_html(officer_t(context, "officer.note_usage"))
         return
     porch = context.porch
     await relay.save_note(
         porch.store,
         porch.officers,
-        tip_id=found[0],
+        tip_id=tip[0],
         officer_id=user.id,
         text=text,
         source_message_id=message.message_id,
@@ -99,7 +109,7 @@ async def on_note(update: Update, context: Context) -> None:
 
 async def on_officer_help(update: Update, context: Context) -> None:
     if update.effective_message is not None:
-        await update.effective_message.reply_html(_officer_t(context, "help.officer"))
+        await update.effective_message.reply_html(officer_t(context, "help.officer"))
 
 
 async def refuse_elsewhere(update: Update, context: Context) -> None:

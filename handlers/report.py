@@ -23,7 +23,7 @@ from telegram.ext import filters as f
 from bot import tips
 from bot.i18n import plain
 from bot.tips import CATEGORIES, Draft, TooManyTips
-from handlers.common import Context, answer, said_from
+from handlers.common import Context, answer, pressed, said_from
 
 CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
     "category",
@@ -179,20 +179,10 @@ async def on_description_media(update: Update, context: Context) -> Step:
 
 
 async def on_description_skip(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     if message is not None:
         await _ask_where(message, context)
     return WHERE
-
-
-async def _pressed(update: Update) -> Message | None:
-    """Answer a step's button and take the buttons off its message (they did their job)."""
-    query = update.callback_query
-    if query is None:
-        return None
-    await answer(query)
-    await query.edit_message_reply_markup(None)
-    return query.message if isinstance(query.message, Message) else None
 
 
 async def on_album_item(update: Update, context: Context) -> Step:
@@ -252,7 +242,7 @@ async def on_where_text(update: Update, context: Context) -> Step:
 
 
 async def on_where_skip(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     if message is not None:
         await _ask_media(message, context)
     return MEDIA
@@ -286,7 +276,7 @@ async def on_media_item(update: Update, context: Context) -> Step:
 
 
 async def on_media_done(update: Update, context: Context) -> Step:
-    message = await _pressed(update)
+    message = await pressed(update)
     if message is not None:
         await message.reply_html(
             context.t("report.ask_anonymity"),
@@ -306,7 +296,7 @@ async def on_anonymity(update: Update, context: Context) -> Step:
         return None
     draft.anonymous = query.data == "anon:yes"
     _save(context, draft)
-    message = await _pressed(update)
+    message = await pressed(update)
     if message is not None:
         await _show_summary(message, context, draft)
     return CONFIRM

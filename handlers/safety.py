@@ -13,10 +13,10 @@ from telegram.ext import filters as f
 from bot import broadcasts
 from bot.broadcasts import LIBRARY_TOPICS
 from bot.content import TEXT_LIMIT, visible_length
-from bot.i18n import N_, plain, translate
+from bot.i18n import N_, plain
 from bot.schedule import previous_fire, weekly_trigger
 from handlers.common import Context, answer
-from handlers.officers import is_officer
+from handlers.officers import from_officer, officer_t
 from storage.broadcasts import NewSafetyTip
 
 log = logging.getLogger(__name__)
@@ -64,23 +64,17 @@ async def on_safety_topic(update: Update, context: Context) -> None:
     await query.edit_message_text(text, reply_markup=_topics_keyboard(lang))
 
 
-def _officer_t(context: Context, key: str, **values: object) -> str:
-    return translate(context.porch.officers.language, key, **values)
-
-
 async def on_add_tip(update: Update, context: Context) -> None:
     """/addtip topic | title | text [| título | texto] — Spanish defaults to the same text."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return
-    if not await is_officer(context, user.id):
-        await message.reply_html(_officer_t(context, "officer.not_member"))
-        return
+    message, user = found
     raw = (message.text or "").split(maxsplit=1)
     parts = [p.strip() for p in raw[1].split("|")] if len(raw) == 2 else []
     if len(parts) not in (3, 5) or parts[0] not in LIBRARY_TOPICS or not all(parts):
         await message.reply_html(
-            _officer_t(context, "tips.add_usage", topics=", ".join(LIBRARY_TOPICS))
+            officer_t(context, "tips.add_usage", topics=", ".join(LIBRARY_TOPICS))
         )
         return
     topic, title, body = parts[:3]
@@ -98,17 +92,15 @@ async def on_add_tip(update: Update, context: Context) -> None:
             )
         )
         await tx.audit("library.add", actor_id=user.id, tip_id=None, detail=title)
-    await message.reply_html(_officer_t(context, "tips.added", title=title))
+    await message.reply_html(officer_t(context, "tips.added", title=title))
 
 
 async def on_tips(update: Update, context: Context) -> None:
     """/tips lists the library; /tips retire 12 and /tips restore 12 change the rotation."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    found = await from_officer(update, context)
+    if found is None:
         return
-    if not await is_officer(context, user.id):
-        await message.reply_html(_officer_t(context, "officer.not_member"))
-        return
+    message, user = found
     args = context.args or []
     store = context.porch.store
     if len(args) == 2 and args[0] in ("retire", "restore") and re.fullmatch(r"#?\d+", args[1]):
@@ -120,18 +112,18 @@ async def on_tips(update: Update, context: Context) -> None:
                     f"library.{args[0]}", actor_id=user.id, tip_id=None, detail=str(tip_id)
                 )
         if not changed:
-            await message.reply_html(_officer_t(context, "tips.unknown", id=tip_id))
+            await message.reply_html(officer_t(context, "tips.unknown", id=tip_id))
         elif args[0] == "retire":
-            await message.reply_html(_officer_t(context, "tips.retired", id=tip_id))
+            await message.reply_html(officer_t(context, "tips.retired", id=tip_id))
         else:
-            await message.reply_html(_officer_t(context, "tips.restored", id=tip_id))
+            await message.reply_html(officer_t(context, "tips.restored", id=tip_id))
         return
     lang = context.porch.officers.language
     async with store.read() as tx:
         library = await tx.library.list(active_only=False)
-    lines = [_officer_t(context, "tips.title", count=sum(t.active for t in library))]
+    lines = [officer_t(context, "tips.title", count=sum(t.active for t in library))]
     for tip in library:
-        line = _officer_t(
+        line = officer_t(
             context,
             "tips.line",
             id=tip.id,
@@ -141,7 +133,7 @@ async def on_tips(update: Update, context: Context) -> None:
         )
         lines.append(line if tip.active else f"<s>{line}</s>")
     text = ""
-    for line in [*lines, _officer_t(context, "tips.usage")]:
+    for line in [*lines, officer_t(context, "tips.usage")]:
         if visible_length(text + "\n" + line) > TEXT_LIMIT:
             await message.reply_html(text)
             text = ""

@@ -22,6 +22,7 @@ KEYWORDS = {
     "plain": (2,),
     "_officer_t": (2,),
     "_officer_notice": (3,),
+    "officer_t": (2,),
     "_all_languages": None,
     "_ot": (2,),
 }
