@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+import warnings
+
+from telegram.warnings import PTBUserWarning
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -15,6 +18,9 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level.upper()
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Our conversations are per chat and user on purpose; PTB's per_message hint is noise.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 
 def run(settings: Settings) -> None:
