@@ -1,7 +1,9 @@
-"""``python -m bench [--residents 200]``: run every scenario once and print a table + verdicts.
+"""``python -m bench [--residents 200] [--broadcast 3000]``: run every scenario once and print
+tables + verdicts.
 
-Why: one command, one readable answer to "does tip routing keep up with a burst, and how far
-is it from what PTB itself can do on this machine?".
+Why: one command, one readable answer to "does tip routing keep up with a burst, does the
+weekly broadcast run at Telegram's ceiling, and how far is each from what PTB itself can do
+on this machine?".
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import logging
 import math
 import os
 import platform
+import resource
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import echo, tip_routing
+from . import broadcast, echo, tip_routing
 from .common import BurstResult
 
 P95_TARGET_MS = 50.0
@@ -78,13 +82,102 @@ def verdicts(porch: BurstResult, echoes: list[BurstResult]) -> list[str]:
     ]
 
 
-async def run(residents: int, lost_after: float) -> int:
-    started = time.monotonic()
+def _rss() -> str:
+    """The process's peak RSS (a high-water mark: it covers every part run so far)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return f"{peak:.0f} MiB"
+
+
+def _progress(what: str) -> None:
+    """A line on stderr, so a long run shows where it is without touching the report."""
+    print(f"bench: {what}…", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Tips:
+    porch: BurstResult
+    echoes: list[BurstResult]
+    rss: str
+
+
+@dataclass
+class Broadcasts:
+    limited: broadcast.BroadcastResult
+    unlimited: broadcast.BroadcastResult
+    bares: list[broadcast.BroadcastResult]
+    rss_limited: str
+    rss_unlimited: str
+
+
+async def run_tips(residents: int, lost_after: float) -> Tips:
+    _progress(f"tip routing, {residents} residents")
     porch = await tip_routing.run(residents, lost_after)
     echoes = [
         await echo.run(residents, None, lost_after),
         await echo.run(residents, ECHO_CONCURRENCY, lost_after),
     ]
+    return Tips(porch, echoes, _rss())
+
+
+async def run_broadcasts(residents: int, lost_after: float) -> Broadcasts:
+    _progress(f"weekly broadcast to {residents} residents under Telegram's limits")
+    limited = await broadcast.porchlight(residents, limits=True, lost_after=lost_after)
+    rss_limited = _rss()
+    _progress(f"weekly broadcast to {residents} residents, limits off, and bare PTB loops")
+    unlimited = await broadcast.porchlight(residents, limits=False, lost_after=lost_after)
+    text = unlimited.sample_text or broadcast.weekly_text()
+    bares = [
+        await broadcast.bare(residents, None, text),
+        await broadcast.bare(residents, broadcast.BARE_CONCURRENCY, text),
+    ]
+    return Broadcasts(limited, unlimited, bares, rss_limited, _rss())
+
+
+def print_tips(tips: Tips) -> None:
+    porch, echoes = tips.porch, tips.echoes
+    print("## Tip routing\n")
+    print(table([porch, *echoes]))
+    print()
+    for result in [porch, *echoes]:
+        for note in result.notes:
+            print(f"note ({result.name}): {note}")
+    print()
+    print("\n".join(verdicts(porch, echoes)))
+    print(f"\nPeak RSS after tip routing: {tips.rss}")
+
+
+def print_broadcasts(b: Broadcasts) -> None:
+    n = len(b.limited.sent)
+    print(f"## Weekly broadcast to {n} residents\n")
+    print(
+        "msgs/s is measured over the steady window, from the first to the last delivery as the "
+        "emulator logged them (fan-out and start-up left out): (delivered - 1) / window."
+    )
+    print("\n### 1. Telegram's limits: emulator enforcing 30/s, bot's AIORateLimiter at 30/s\n")
+    print(broadcast.limited_table([b.limited]))
+    print()
+    print("\n".join(broadcast.notes([b.limited])))
+    print()
+    print("\n".join(broadcast.limited_verdicts(b.limited)))
+    print(f"\nPeak RSS after part 1: {b.rss_limited}")
+    print(
+        "\n### 2. Limits off (paid-broadcast mode): emulator not enforcing, "
+        "rate_limit_per_second=0\n"
+    )
+    print(broadcast.unlimited_table(b.unlimited, b.bares))
+    print()
+    print("\n".join(broadcast.notes([b.unlimited, *b.bares])))
+    print()
+    print("\n".join(broadcast.unlimited_verdicts(b.unlimited, b.bares)))
+    print(f"\nPeak RSS after part 2: {b.rss_unlimited}")
+
+
+async def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    tips = None if args.skip_tips else await run_tips(args.residents, args.lost_after)
+    casts = None
+    if not args.skip_broadcast:
+        casts = await run_broadcasts(args.broadcast, args.broadcast_timeout)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nPorchlight benchmark — {now}")
     print(
@@ -97,15 +190,18 @@ async def run(residents: int, lost_after: float) -> int:
         # here (encode/httpcore#1103); every scenario pays it, Porchlight a little more.
         print("sniffio is not installed: httpcore re-tries importing it on every request")
     print()
-    print(table([porch, *echoes]))
-    print()
-    for result in [porch, *echoes]:
-        for note in result.notes:
-            print(f"note ({result.name}): {note}")
-    print()
-    print("\n".join(verdicts(porch, echoes)))
-    print(f"\n(bench took {time.monotonic() - started:.1f} s)")
-    return 0 if porch.lost == 0 else 1
+    failed = False
+    if tips is not None:
+        print_tips(tips)
+        failed |= tips.porch.lost > 0
+    if casts is not None:
+        if tips is not None:
+            print()
+        print_broadcasts(casts)
+        failed |= any(r.lost or r.duplicated for r in (casts.limited, casts.unlimited))
+    print(f"\nPeak RSS overall: {_rss()}")
+    print(f"(bench took {time.monotonic() - started:.1f} s)")
+    return 1 if failed else 0
 
 
 def main() -> int:
@@ -119,11 +215,29 @@ def main() -> int:
         default=30.0,
         help="seconds to wait for an answer before counting it lost (default 30)",
     )
+    parser.add_argument(
+        "--broadcast",
+        type=int,
+        default=3000,
+        help="residents subscribed to the weekly broadcast (default 3000)",
+    )
+    parser.add_argument(
+        "--broadcast-timeout",
+        type=float,
+        default=200.0,
+        help="seconds to wait for every resident's weekly tip (default 200)",
+    )
+    parser.add_argument("--skip-tips", action="store_true", help="skip tip routing")
+    parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")
     args = parser.parse_args()
     if args.residents < 1:
         parser.error("--residents must be at least 1")
+    if args.broadcast < 2:
+        parser.error("--broadcast must be at least 2 (a rate needs two deliveries)")
+    if args.skip_tips and args.skip_broadcast:
+        parser.error("nothing to run: --skip-tips and --skip-broadcast together")
     _quiet()
-    return asyncio.run(run(args.residents, args.lost_after))
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -122,6 +122,8 @@ async def run(residents: int, lost_after: float) -> BurstResult:
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp:
+            # The bot's pacing is off here (World's default): this measures the code path. With
+            # Telegram's real limit the officer chat takes 20 messages a minute, whatever the code.
             world = World(emu, Path(tmp))
             await world.start_bot()
             try:

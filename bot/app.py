@@ -83,13 +83,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
         .concurrent_updates(PerChatUpdateProcessor(8))
         .connection_pool_size(64)
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.rate_limit_per_second,
-                group_max_rate=settings.rate_limit_group_per_minute,
-                max_retries=0,  # a 429 reaches the outbox, which honours retry_after
-            )
-        )
+        .rate_limiter(paced_limiter(settings))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -103,6 +97,33 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
     )
     handlers.register(app, settings.officer_chat_id)
     return app
+
+
+GROUP_BURST = 4
+
+
+def paced_limiter(settings: Settings) -> AIORateLimiter:
+    """PTB's AIORateLimiter, paced the way Telegram counts.
+
+    Its default lets a full second's worth of messages out at once and then refills, so a
+    long broadcast keeps bursting past "30 in any second" and collects 429s (each pausing every
+    send). Overall we send evenly, one every 1/rate seconds (less 1 %); a group may get a small burst (a
+    tip card and its thread) but never more than its per-minute limit in any minute. A 429
+    still reaches the outbox (max_retries=0), which honours retry_after.
+    """
+    # 1 % under the limit: timer jitter must never put one message too many in a second.
+    overall = settings.rate_limit_per_second * 0.99
+    group = settings.rate_limit_group_per_minute
+    # A bucket of `burst` refilled at r per second allows burst + 60·r in a minute: keep it ≤ group.
+    burst = max(1, min(GROUP_BURST, int(group // 2)))
+    refill = 60 * burst / (group - burst) if group > burst else 60 * burst / group if group else 0
+    return AIORateLimiter(
+        overall_max_rate=1 if overall else 0,
+        overall_time_period=1 / overall if overall else 0,
+        group_max_rate=burst if group else 0,
+        group_time_period=refill,
+        max_retries=0,
+    )
 
 
 def porch_of(app: PorchApp) -> Porch:

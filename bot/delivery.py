@@ -35,7 +35,7 @@ from telegram import (
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.content import Content
-from storage import Store
+from storage import Store, Tx
 from storage.models import OutboxRow
 from storage.outbox import NewDelivery
 
@@ -130,6 +130,8 @@ class Drainer:
         self._busy_lanes: set[str] = set()
         self._paused_until = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._to_record: list[tuple[OutboxRow, list[list[int]], asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         store.on_commit(self._wake)
 
     def _now(self) -> float:
@@ -182,7 +184,9 @@ class Drainer:
                 if free > 0:
                     async with self.store.read() as tx:
                         rows = await tx.outbox.due(now, free, self._busy_lanes)
-                        wakeup = await tx.outbox.next_wakeup()
+                        # With every slot filled, finishing sends wake us; otherwise a
+                        # backed-off row may be the next thing to do.
+                        wakeup = await tx.outbox.next_wakeup() if len(rows) < free else None
                     if wakeup is not None and wakeup > now:
                         timeout = min(timeout, wakeup - now)
                 for row in rows:
@@ -228,7 +232,10 @@ class Drainer:
             log.exception("outbox row %s could not be sent", row.id)
             await self._failed(row, "internal error")
         else:
-            await self._sent(row, parts)
+            try:
+                await self._sent(row, parts)
+            except Exception:
+                log.exception("outbox row %s was sent but could not be recorded", row.id)
 
     async def _send(self, row: OutboxRow) -> list[list[int]]:
         """Send the row's contents, skipping parts a previous attempt already delivered."""
@@ -248,17 +255,29 @@ class Drainer:
         return parts
 
     async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:
-        ids = [mid for part in parts for mid in part]
-        payload = row.payload
-        async with self.store.transaction() as tx:
-            await tx.outbox.mark_sent(row.id, parts)
-            link = payload.get("link")
-            if link and ids:
-                await tx.tips.link(row.chat_id, ids, link["tip_id"], link["role"])
-            if payload.get("set_card") and row.tip_id is not None and ids:
-                await tx.tips.set_card(row.tip_id, ids[0])
-            for child in payload.get("then", []):
-                await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
+        """Record a delivery. Sends that finish together are recorded in one transaction (a
+        group commit); the row stays in flight, its lane busy, until its record is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((row, parts, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_sent(), name="outbox-recorder")
+        await done
+
+    async def _record_sent(self) -> None:
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            try:
+                async with self.store.transaction() as tx:
+                    for row, parts, _ in batch:
+                        await _record_one(tx, row, parts)
+            except Exception as error:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+            else:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         """A community group became a supergroup: it keeps its approval, the row is re-aimed."""
@@ -294,6 +313,20 @@ class Drainer:
             await tx.outbox.mark_final(row.id, "failed", reason)
             for child in row.payload.get("on_failed", []):
                 await tx.outbox.enqueue(_child(row, child, None, reason))
+
+
+async def _record_one(tx: Tx, row: OutboxRow, parts: list[list[int]]) -> None:
+    """Mark a row sent: thread links, the tip's card, and the deliveries that follow it."""
+    ids = [mid for part in parts for mid in part]
+    payload = row.payload
+    await tx.outbox.mark_sent(row.id, parts)
+    link = payload.get("link")
+    if link and ids:
+        await tx.tips.link(row.chat_id, ids, link["tip_id"], link["role"])
+    if payload.get("set_card") and row.tip_id is not None and ids:
+        await tx.tips.set_card(row.tip_id, ids[0])
+    for child in payload.get("then", []):
+        await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
 
 
 def _child(

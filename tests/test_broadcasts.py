@@ -187,6 +187,8 @@ async def test_a_429_storm_ends_with_every_message_delivered_once(world: World) 
 
 
 async def test_a_tip_filed_during_a_broadcast_does_not_wait_for_it(world: World) -> None:
+    world.overrides["rate_limit_per_second"] = 30  # Telegram's pace: the broadcast takes 5 s
+    await world.restart_bot()
     await subscribed(world, 150)  # 5 s of sending at 30 messages a second
     alice = world.resident("Alice")
     world.clock.set(MONDAY_18H_UTC)
@@ -218,3 +220,14 @@ async def test_a_tip_filed_during_a_broadcast_does_not_wait_for_it(world: World)
         progress = await tx.broadcasts.progress(broadcast.id)
     assert progress.get("pending", 0) > 0, "the card arrived before the broadcast finished"
     await world.settle()
+
+
+async def test_the_bots_own_pacing_stays_inside_telegrams_limits(world: World) -> None:
+    world.overrides["rate_limit_per_second"] = 30
+    await world.restart_bot()
+    world.emu.enforce_rate_limits = True
+    residents = await subscribed(world, 60)
+    world.clock.set(MONDAY_18H_UTC)
+    await fire_weekly_job(world)
+    assert [len(tips_received(world, user)) for user in residents] == [1] * 60
+    assert not any(call.error_code == 429 for call in world.emu.calls)

@@ -25,7 +25,7 @@ import re
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1329,6 +1329,20 @@ _SEND_MEDIA_METHODS = {
 # --------------------------------------------------------------------------------------------
 
 
+class _UsersJson(Mapping[int, JSON]):
+    def __init__(self, users: Mapping[int, User]) -> None:
+        self._users = users
+
+    def __getitem__(self, user_id: int) -> JSON:
+        return self._users[user_id].as_dict()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._users)
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+
 class BotApiEmulator:
     """An in-process Telegram Bot API server plus the world behind it.
 
@@ -2371,8 +2385,10 @@ class BotApiEmulator:
             raise bad_request('can\'t find field "inline_keyboard"')
         return None, copy.deepcopy(markup)
 
-    def _users_json(self) -> dict[int, JSON]:
-        return {uid: u.as_dict() for uid, u in self.users.items()}
+    def _users_json(self) -> Mapping[int, JSON]:
+        """Users as Telegram JSON, converted only when a text mention needs one (a copy of
+        every user per message made big broadcasts slow down with the user count)."""
+        return _UsersJson(self.users)
 
     def _text_content(self, p: JSON) -> JSON:
         raw = p.get("text")

@@ -1,0 +1,339 @@
+"""Scenario 3: the weekly safety tip to N residents, at Telegram's limits and without them.
+
+Why: a broadcast is the bot's biggest burst of sends. Under Telegram's limits the question is
+how close the outbox gets to the 30 messages/s ceiling without 429s, losses or duplicates;
+without limits ("paid-broadcast mode") it is how far the outbox is from a bare PTB send loop
+on the same emulator, machine and event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import math
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.broadcasts import shipped_library
+from bot.i18n import translate
+from tests.conftest import World
+from tests.telegram.emulator import BotApiEmulator, CallRecord
+from tests.test_broadcasts import MONDAY_18H_UTC, fire_weekly_job, subscribed
+
+from .common import BurstResult, CallWatcher
+
+HEADER = "Safety tip of the week"
+WAIT_POLL = 0.02  # seconds: delivery times come from the emulator's log, not from polling
+IDLE_WAIT = 5.0  # seconds to let the outbox go idle after the last delivery (late duplicates)
+BARE_CONCURRENCY = 8  # as many sends as the outbox drainer keeps in flight
+
+
+@dataclass
+class BroadcastResult(BurstResult):
+    """A burst whose keys are residents' chat ids, all "sent" at the moment of firing."""
+
+    too_many_requests: int = 0  # 429s the emulator answered
+    fan_out_s: float = math.nan  # writing the outbox rows (Porchlight only)
+    ceiling: float | None = None  # messages/s the emulator allowed, when enforcing
+    log_records: Counter[str] = field(default_factory=Counter)  # WARNING+ records, tallied
+    sample_text: str = ""  # what a resident received, for the bare loop to send the same
+
+    @property
+    def first(self) -> float:
+        return min(self.received.values())
+
+    @property
+    def last(self) -> float:
+        return max(self.received.values())
+
+    @property
+    def wall(self) -> float:
+        """From firing (or the loop's start) to the last delivery."""
+        return self.last - min(self.sent.values()) if self.received else math.nan
+
+    @property
+    def window(self) -> float:
+        """The steady window: first to last delivery (fan-out and start-up left out)."""
+        return self.last - self.first if self.received else math.nan
+
+    @property
+    def rate(self) -> float:
+        """Deliveries per second over the steady window: n deliveries are n - 1 intervals."""
+        if len(self.received) < 2 or self.window <= 0:
+            return math.nan
+        return (len(self.received) - 1) / self.window
+
+    @property
+    def share_of_ceiling(self) -> float:
+        return self.rate / self.ceiling if self.ceiling else math.nan
+
+
+def _tip_key(call: CallRecord) -> int | None:
+    """A weekly tip delivered to a resident: the key is their chat id."""
+    if call.method != "sendMessage" or HEADER not in str(call.params.get("text") or ""):
+        return None
+    return int(call.chat_id)
+
+
+class _Tally(logging.Filter):
+    """Counts WARNING+ records instead of printing them: a 429 storm logs a traceback per 429
+    (PTB) and a warning per row (the outbox), which would bury the tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.counts[f"{record.levelname} {record.name}: {record.msg}"] += 1
+        return False
+
+
+@contextlib.contextmanager
+def _tallied_logs() -> Iterator[Counter[str]]:
+    tally = _Tally()
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(tally)
+    try:
+        yield tally.counts
+    finally:
+        for handler in handlers:
+            handler.removeFilter(tally)
+
+
+async def _wait(
+    watcher: CallWatcher, result: BroadcastResult, deadline: float, world: World
+) -> None:
+    """Collect until everyone has the tip or the deadline; then let the outbox go idle, so a
+    late duplicate (a retried row that had in fact gone out) is still counted."""
+    while time.monotonic() < deadline:
+        watcher.collect(result)
+        if len(result.received) == len(result.sent):
+            break
+        await asyncio.sleep(WAIT_POLL)
+    drainer = world.porch.drainer
+    if drainer is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drainer.wait_idle(), IDLE_WAIT)
+    watcher.collect(result)
+
+
+def _count_429(emu: BotApiEmulator) -> int:
+    return sum(1 for call in emu.calls if call.error_code == 429)
+
+
+def _chat_state_check(emu: BotApiEmulator, result: BroadcastResult) -> None:
+    """What residents' chats show must match what the call log says (a bench self-check)."""
+    copies = [
+        sum(1 for m in emu.bot_messages(chat_id) if HEADER in (m.text or ""))
+        for chat_id in result.sent
+    ]
+    lost, duplicated = copies.count(0), sum(1 for c in copies if c > 1)
+    if (lost, duplicated) != (result.lost, result.duplicated):
+        result.notes.append(f"chat state disagrees: lost {lost}, duplicated {duplicated}")
+
+
+async def porchlight(residents: int, *, limits: bool, lost_after: float) -> BroadcastResult:
+    """The real app on a fresh database: seed subscribers, fire the weekly job, watch."""
+    name = "Porchlight, Telegram limits" if limits else "Porchlight, limits off"
+    emu = BotApiEmulator()
+    await emu.start()
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp,
+            _tallied_logs() as logs,
+        ):
+            world = World(emu, Path(tmp))
+            # The bot's own pacing: Telegram's limits, or off ("paid broadcast" / own server).
+            world.overrides["rate_limit_per_second"] = 30 if limits else 0
+            world.overrides["rate_limit_group_per_minute"] = 20 if limits else 0
+            await world.start_bot()
+            try:
+                result = await _broadcast(emu, world, residents, limits, lost_after, name)
+                if limits:
+                    result.ceiling = emu.rate_global[0] / emu.rate_global[1]
+                async with world.porch.store.read() as tx:
+                    outbox = await tx.outbox.counts()
+                if set(outbox) != {"sent"}:
+                    result.notes.append(f"outbox rows at the end: {outbox}")
+            finally:
+                await world.stop_bot(kill_deliveries=True)
+        result.log_records = logs
+        return result
+    finally:
+        await emu.stop()
+
+
+async def _broadcast(
+    emu: BotApiEmulator, world: World, residents: int, limits: bool, lost_after: float, name: str
+) -> BroadcastResult:
+    users = await subscribed(world, residents)
+    await world.settle()
+    emu.enforce_rate_limits = limits
+    emu.rate_global = (30, 1.0)
+    world.clock.set(MONDAY_18H_UTC)
+
+    result = BroadcastResult(name, sent={})
+    watcher = CallWatcher(emu, _tip_key)
+    start = time.monotonic()
+    result.sent = dict.fromkeys((user.id for user in users), start)
+    await fire_weekly_job(world, settle=False)
+    result.fan_out_s = time.monotonic() - start
+    await _wait(watcher, result, start + lost_after, world)
+
+    result.too_many_requests = _count_429(emu)
+    _chat_state_check(emu, result)
+    result.notes.append(_calls(result))
+    sample = next((c for c in emu.calls if _tip_key(c) is not None and c.ok), None)
+    result.sample_text = str(sample.params.get("text")) if sample else ""
+    return result
+
+
+def _calls(result: BroadcastResult) -> str:
+    """The Bot API calls the scenario made (polling aside), failures by error code."""
+    work = {m: n for m, n in result.calls.items() if m != "getUpdates"}
+    line = ", ".join(f"{m} {n}" for m, n in sorted(work.items(), key=lambda kv: -kv[1]))
+    per = result.work_calls / len(result.sent)
+    failed = sum(result.failed.values())
+    return f"Bot API calls: {line} ({per:.2f} per resident, {failed} failed)"
+
+
+def weekly_text() -> str:
+    """The first weekly tip as the bot words it: a fallback when Porchlight sent nothing."""
+    tip = shipped_library()[0]
+    header = translate("en", "safety.weekly_header")
+    title, body = html.escape(tip.title_en, quote=False), html.escape(tip.body_en, quote=False)
+    return f"{header}\n<b>{title}</b>\n{body}"
+
+
+async def bare(residents: int, concurrency: int | None, text: str) -> BroadcastResult:
+    """``bot.send_message`` in a loop (or ``concurrency`` workers) over a fresh emulator: the
+    ceiling for one process and one event loop, with no storage and no bookkeeping."""
+    mode = f"{concurrency} concurrent tasks" if concurrency else "sequential for loop"
+    emu = BotApiEmulator()
+    await emu.start()
+    bot = Bot(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url)
+    try:
+        chat_ids = []
+        for i in range(residents):
+            user = emu.add_user(f"Resident{i}")
+            emu.chat(user.id).started = True
+            chat_ids.append(user.id)
+        await bot.initialize()
+        result = BroadcastResult(f"bare PTB, {mode}", sent={})
+        watcher = CallWatcher(emu, _tip_key)
+        errors: Counter[str] = Counter()
+
+        async def send(chat_id: int) -> None:
+            try:
+                await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            except TelegramError as error:
+                errors[type(error).__name__] += 1
+
+        start = time.monotonic()
+        result.sent = dict.fromkeys(chat_ids, start)
+        if concurrency is None:
+            for chat_id in chat_ids:
+                await send(chat_id)
+        else:
+            queue = iter(chat_ids)  # shared: each worker takes the next recipient
+
+            async def worker() -> None:
+                for chat_id in queue:
+                    await send(chat_id)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        watcher.collect(result)
+        if errors:
+            result.notes.append("errors: " + ", ".join(f"{k} {n}" for k, n in errors.items()))
+        return result
+    finally:
+        await bot.shutdown()
+        await emu.stop()
+
+
+RATE_TARGET = 0.97  # of the ceiling, under Telegram's limits
+BARE_TARGET = 0.85  # of the faster bare loop, limits off
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return "—" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _ok(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def limited_table(results: list[BroadcastResult]) -> str:
+    head = (
+        "| scenario | n | delivered | fan-out ms | fire → last s | steady window s "
+        "| msgs/s (steady) | % of ceiling | lost | duplicated | 429s |"
+    )
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    rows = [
+        f"| {r.name} | {len(r.sent)} | {len(r.received)} | {_num(r.fan_out_s * 1000, 0)} | "
+        f"{_num(r.wall)} | {_num(r.window)} | {_num(r.rate)} | "
+        f"{_num(r.share_of_ceiling * 100)} % of {_num(r.ceiling or math.nan, 0)}/s | "
+        f"{r.lost} | {r.duplicated} | {r.too_many_requests} |"
+        for r in results
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+def unlimited_table(porch: BroadcastResult, bares: list[BroadcastResult]) -> str:
+    fastest = max(bares, key=lambda r: r.rate).rate
+    head = (
+        "| scenario | n | delivered | fire → last s | steady window s | msgs/s (steady) "
+        "| × faster bare | lost | duplicated |"
+    )
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    rows = [
+        f"| {r.name} | {len(r.sent)} | {len(r.received)} | {_num(r.wall, 2)} | "
+        f"{_num(r.window, 2)} | {_num(r.rate)} | {_num(r.rate / fastest, 2)}× | "
+        f"{r.lost} | {r.duplicated} |"
+        for r in [porch, *bares]
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+def notes(results: list[BroadcastResult]) -> list[str]:
+    lines = []
+    for result in results:
+        lines += [f"note ({result.name}): {note}" for note in result.notes]
+        lines += [
+            f"note ({result.name}): logged {n}× {record}"
+            for record, n in result.log_records.most_common()
+        ]
+    return lines
+
+
+def limited_verdicts(result: BroadcastResult) -> list[str]:
+    share = result.share_of_ceiling
+    return [
+        f"- ≥ {RATE_TARGET:.0%} of the ceiling: {_ok(share >= RATE_TARGET)} "
+        f"({_num(share * 100)} %, {_num(result.rate)} msgs/s)",
+        f"- nothing lost or duplicated: {_ok(result.lost == result.duplicated == 0)} "
+        f"(lost {result.lost}, duplicated {result.duplicated})",
+        f"- no 429s: {_ok(result.too_many_requests == 0)} ({result.too_many_requests})",
+    ]
+
+
+def unlimited_verdicts(porch: BroadcastResult, bares: list[BroadcastResult]) -> list[str]:
+    fastest = max(bares, key=lambda r: r.rate)
+    ratio = porch.rate / fastest.rate
+    return [
+        f"- ≥ {BARE_TARGET}× the faster bare loop: {_ok(ratio >= BARE_TARGET)} "
+        f"({ratio:.2f}× {fastest.name}: {_num(fastest.rate)} msgs/s)",
+        f"- nothing lost or duplicated: {_ok(porch.lost == porch.duplicated == 0)} "
+        f"(lost {porch.lost}, duplicated {porch.duplicated})",
+    ]
