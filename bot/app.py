@@ -107,9 +107,9 @@ def paced_limiter(settings: Settings) -> AIORateLimiter:
 
     Its default lets a full second's worth of messages out at once and then refills, so a
     long broadcast keeps bursting past "30 in any second" and collects 429s (each pausing every
-    send). Overall we send evenly, one every 1/rate seconds (less 1 %); a group may get a small burst (a
-    tip card and its thread) but never more than its per-minute limit in any minute. A 429
-    still reaches the outbox (max_retries=0), which honours retry_after.
+    send). Overall we send evenly, one every 1/rate seconds (less 1 %); a group may get a
+    small burst (a tip card and its thread) but never more than its per-minute limit in any
+    minute. A 429 still reaches the outbox (max_retries=0), which honours retry_after.
     """
     # 1 % under the limit: timer jitter must never put one message too many in a second.
     overall = settings.rate_limit_per_second * 0.99
