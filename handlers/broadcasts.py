@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -19,24 +19,13 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts
-from bot.i18n import plain
-from handlers.common import Context, answer
+from handlers.common import Context, answer, keyboard
 from handlers.officers import from_officer, is_officer, officer_t
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
 Step = str | int | None
 REPORT_INTERVAL = 10.0  # seconds between edits: the officer chat allows 20 messages a minute
-
-
-def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    lang = context.porch.officers.language
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
-            for row in rows
-        ]
-    )
 
 
 def _draft(context: Context) -> dict[str, Any]:
@@ -67,8 +56,8 @@ async def on_text(update: Update, context: Context) -> Step:
         draft.update(text=message.text or "", photo=None)
     await message.reply_html(
         officer_t(context, "broadcast.ask_kind"),
-        reply_markup=_keyboard(
-            context,
+        reply_markup=keyboard(
+            context.porch.officers.language,
             [[("broadcast.kind_alert", "bk:alert"), ("broadcast.kind_announcement", "bk:ann")]],
         ),
     )
@@ -90,7 +79,10 @@ async def on_kind(update: Update, context: Context) -> Step:
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
-    buttons = _keyboard(context, [[("broadcast.send", "bs:yes"), ("broadcast.cancel", "bs:no")]])
+    buttons = keyboard(
+        context.porch.officers.language,
+        [[("broadcast.send", "bs:yes"), ("broadcast.cancel", "bs:no")]],
+    )
     if not isinstance(query.message, Message):
         return None
     if draft.get("photo"):

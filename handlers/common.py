@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
-from bot.i18n import Translator, pick_language, translator
+from bot.i18n import Translator, pick_language, plain, translator
 from bot.relay import Said
 from bot.services import Porch
 
@@ -35,6 +35,26 @@ class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict
     @property
     def t(self) -> Translator:
         return translator(self.lang)
+
+
+Rows = list[list[tuple[str, str]]]
+
+
+def keyboard(lang: str, rows: Rows) -> InlineKeyboardMarkup:
+    """Inline buttons labelled by message ids, in `lang`: [(message id, callback data)]."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
+            for row in rows
+        ]
+    )
+
+
+def buttons(rows: Rows) -> InlineKeyboardMarkup:
+    """Inline buttons whose labels are already translated: [(label, callback data)]."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 MEDIA_KINDS = ("photo", "video", "voice", "document", "audio", "animation")

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -23,7 +23,7 @@ from bot.calendar import event_ics
 from bot.event_time import parse_when
 from bot.events import Rsvp
 from bot.i18n import N_, plain
-from handlers.common import Context, answer, pressed, said_from
+from handlers.common import Context, answer, buttons, keyboard, pressed, said_from
 from handlers.officers import from_officer, is_officer, officer_t
 from storage.events import NewEvent
 
@@ -53,22 +53,6 @@ ANSWERED = {
 }
 
 
-def _keyboard(context: Context, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    lang = context.porch.officers.language
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
-            for row in rows
-        ]
-    )
-
-
-def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
 def _draft(context: Context) -> dict[str, Any]:
     data = context.user_data if context.user_data is not None else {}
     draft: dict[str, Any] = data.setdefault("event", {})
@@ -76,7 +60,7 @@ def _draft(context: Context) -> dict[str, Any]:
 
 
 def _skip(context: Context, data: str) -> InlineKeyboardMarkup:
-    return _keyboard(context, [[("common.skip", data)]])
+    return keyboard(context.porch.officers.language, [[("common.skip", data)]])
 
 
 # Officers: /newevent ---------------------------------------------------------------------------
@@ -226,8 +210,8 @@ async def _preview(message: Message, context: Context) -> Step:
     text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
     await message.reply_html(
         officer_t(context, "events.preview") + "\n\n" + text,
-        reply_markup=_keyboard(
-            context,
+        reply_markup=keyboard(
+            context.porch.officers.language,
             [
                 [("events.announce", "ne:announce"), ("events.save", "ne:save")],
                 [("events.discard", "ne:cancel")],
@@ -314,14 +298,14 @@ async def officer_events(update: Update, context: Context) -> None:
             + officer_t(context, "events.counts", going=c.going, maybe=c.maybe, no=c.no)
             + (f"\n{rating}" if rating else "")
         )
-        buttons = [
+        rows = [
             [
                 ("events.edit_time", f"evo:time:{event.id}"),
                 ("events.announce", f"evo:announce:{event.id}"),
                 ("events.cancel_event", f"evo:cancel:{event.id}"),
             ]
         ]
-        await message.reply_html(text, reply_markup=_keyboard(context, buttons))
+        await message.reply_html(text, reply_markup=keyboard(context.porch.officers.language, rows))
 
 
 async def on_officer_button(update: Update, context: Context) -> Step:
@@ -422,7 +406,7 @@ async def resident_events(update: Update, context: Context) -> None:
     for event in upcoming:
         await message.reply_html(
             events.event_html(event, lang, porch.settings.zone),
-            reply_markup=_markup(events.rsvp_buttons(event, lang, mine[event.id])),
+            reply_markup=buttons(events.rsvp_buttons(event, lang, mine[event.id])),
         )
 
 
@@ -439,7 +423,7 @@ async def on_event_link(update: Update, context: Context) -> None:
     lang = context.lang
     await message.reply_html(
         events.event_html(event, lang, context.porch.settings.zone),
-        reply_markup=_markup(events.rsvp_buttons(event, lang)),
+        reply_markup=buttons(events.rsvp_buttons(event, lang)),
     )
 
 
@@ -483,11 +467,11 @@ async def on_rsvp(update: Update, context: Context) -> None:
         await context.bot.send_message(
             user.id,
             context.t("events.full_offer_maybe", title=event.title),
-            reply_markup=_markup([[(plain(lang, "events.answer_maybe"), f"ev:maybe:{event.id}")]]),
+            reply_markup=buttons([[(plain(lang, "events.answer_maybe"), f"ev:maybe:{event.id}")]]),
         )
         return
     await answer(query, plain(lang, ANSWERED[choice]))
-    await query.edit_message_reply_markup(_markup(events.rsvp_buttons(event, lang, choice)))
+    await query.edit_message_reply_markup(buttons(events.rsvp_buttons(event, lang, choice)))
 
 
 async def on_rating(update: Update, context: Context) -> None:

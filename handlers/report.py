@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -23,7 +23,7 @@ from telegram.ext import filters as f
 from bot import tips
 from bot.i18n import plain
 from bot.tips import CATEGORIES, Draft, TooManyTips
-from handlers.common import Context, answer, pressed, said_from
+from handlers.common import Context, answer, keyboard, pressed, said_from
 
 CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
     "category",
@@ -39,15 +39,6 @@ MEDIA_FILTER = (f.PHOTO | f.VIDEO | f.VOICE | f.Document.ALL | f.AUDIO | f.ANIMA
 TEXT = f.TEXT & ~f.COMMAND & PRIVATE
 LOCATION = (f.LOCATION | f.VENUE) & PRIVATE
 QUICK_KEEP = 5
-
-
-def _keyboard(lang: str, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(plain(lang, key), callback_data=data) for key, data in row]
-            for row in rows
-        ]
-    )
 
 
 def _draft(context: Context) -> Draft | None:
@@ -124,7 +115,7 @@ async def _ask_category(message: Message, context: Context) -> None:
     lang = context.lang
     keys = list(CATEGORIES.items())
     rows = [[(label, f"cat:{code}") for code, label in keys[i : i + 2]] for i in range(0, 6, 2)]
-    await message.reply_html(context.t("report.ask_category"), reply_markup=_keyboard(lang, rows))
+    await message.reply_html(context.t("report.ask_category"), reply_markup=keyboard(lang, rows))
 
 
 # Steps ----------------------------------------------------------------------------------------
@@ -173,7 +164,7 @@ async def on_description_media(update: Update, context: Context) -> Step:
     _save(context, draft)
     await message.reply_html(
         context.t("report.ask_words"),
-        reply_markup=_keyboard(context.lang, [[("common.skip", "desc:skip")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", "desc:skip")]]),
     )
     return DESCRIPTION
 
@@ -216,7 +207,7 @@ class SameAlbum(f.MessageFilter):
 async def _ask_where(message: Message, context: Context) -> None:
     await message.reply_html(
         context.t("report.ask_where"),
-        reply_markup=_keyboard(context.lang, [[("common.skip", "where:skip")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", "where:skip")]]),
     )
 
 
@@ -251,7 +242,7 @@ async def on_where_skip(update: Update, context: Context) -> Step:
 async def _ask_media(message: Message, context: Context) -> None:
     await message.reply_html(
         context.t("report.ask_media"),
-        reply_markup=_keyboard(context.lang, [[("common.skip", "media:done")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", "media:done")]]),
     )
 
 
@@ -270,7 +261,7 @@ async def on_media_item(update: Update, context: Context) -> Step:
     if not same_album:
         await message.reply_html(
             context.t("report.media_added"),
-            reply_markup=_keyboard(context.lang, [[("common.done", "media:done")]]),
+            reply_markup=keyboard(context.lang, [[("common.done", "media:done")]]),
         )
     return None
 
@@ -280,7 +271,7 @@ async def on_media_done(update: Update, context: Context) -> Step:
     if message is not None:
         await message.reply_html(
             context.t("report.ask_anonymity"),
-            reply_markup=_keyboard(
+            reply_markup=keyboard(
                 context.lang,
                 [[("report.anonymous", "anon:yes")], [("report.share_name", "anon:no")]],
             ),
@@ -334,7 +325,7 @@ async def _show_summary(message: Message, context: Context, draft: Draft) -> Non
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.username
     await message.reply_html(
         summary_text(context, draft, name),
-        reply_markup=_keyboard(
+        reply_markup=keyboard(
             context.lang, [[("summary.send", "send:yes"), ("summary.cancel", "send:no")]]
         ),
     )
@@ -419,7 +410,7 @@ async def offer_quick_tip(message: Message, context: Context) -> None:
     mid = message.message_id
     await message.reply_html(
         context.t("quick.offer"),
-        reply_markup=_keyboard(
+        reply_markup=keyboard(
             context.lang, [[("quick.yes", f"quick:{mid}"), ("quick.no", f"quickno:{mid}")]]
         ),
         do_quote=True,

@@ -1329,6 +1329,25 @@ _SEND_MEDIA_METHODS = {
 # --------------------------------------------------------------------------------------------
 
 
+# What a group's members may do by default (ChatPermissions), also a restricted member's rights.
+DEFAULT_PERMISSIONS: dict[str, bool] = {
+    "can_send_messages": True,
+    "can_send_audios": True,
+    "can_send_documents": True,
+    "can_send_photos": True,
+    "can_send_videos": True,
+    "can_send_video_notes": True,
+    "can_send_voice_notes": True,
+    "can_send_polls": True,
+    "can_send_other_messages": True,
+    "can_add_web_page_previews": True,
+    "can_change_info": False,
+    "can_invite_users": True,
+    "can_pin_messages": False,
+    "can_manage_topics": False,
+}
+
+
 class _UsersJson(Mapping[int, JSON]):
     def __init__(self, users: Mapping[int, User]) -> None:
         self._users = users
@@ -2681,20 +2700,7 @@ class BotApiEmulator:
             data.update(
                 {
                     "is_member": True,
-                    "can_send_messages": True,
-                    "can_send_audios": True,
-                    "can_send_documents": True,
-                    "can_send_photos": True,
-                    "can_send_videos": True,
-                    "can_send_video_notes": True,
-                    "can_send_voice_notes": True,
-                    "can_send_polls": True,
-                    "can_send_other_messages": True,
-                    "can_add_web_page_previews": True,
-                    "can_change_info": False,
-                    "can_invite_users": True,
-                    "can_pin_messages": False,
-                    "can_manage_topics": False,
+                    **DEFAULT_PERMISSIONS,
                     "can_edit_tag": False,
                     "can_react_to_messages": True,
                     "until_date": 0,
@@ -3127,22 +3133,7 @@ class BotApiEmulator:
             }
         )
         if not chat.is_private:
-            info["permissions"] = {
-                "can_send_messages": True,
-                "can_send_audios": True,
-                "can_send_documents": True,
-                "can_send_photos": True,
-                "can_send_videos": True,
-                "can_send_video_notes": True,
-                "can_send_voice_notes": True,
-                "can_send_polls": True,
-                "can_send_other_messages": True,
-                "can_add_web_page_previews": True,
-                "can_change_info": False,
-                "can_invite_users": True,
-                "can_pin_messages": False,
-                "can_manage_topics": False,
-            }
+            info["permissions"] = dict(DEFAULT_PERMISSIONS)
             pinned = self.pinned(chat.id)
             live = [m for m in pinned if not m.deleted]
             if live:
