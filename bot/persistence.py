@@ -2,11 +2,14 @@
 
 Drafts (user_data) and conversation states survive a restart. The application flushes after
 every private-chat update (see handlers.register), so a crash loses at most the step in flight.
+Changes are written by one committer task, in one transaction for everything that changed
+together (a draft and its conversation step, many residents at once under load).
 Bot-wide and chat data are not used: everything else lives in proper tables.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -27,6 +30,8 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             update_interval=update_interval,
         )
         self.store = store
+        self._changes: dict[tuple[str, str], str | None] = {}
+        self._committer: asyncio.Task[None] | None = None
 
     async def _load(self, kind: str) -> dict[str, str]:
         await self.store.open()
@@ -53,19 +58,28 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        async with self.store.transaction() as tx:
-            kind, row_key = f"conversation:{name}", json.dumps(list(key))
-            if new_state is None:
-                await tx.persistence.delete(kind, row_key)
-            else:
-                await tx.persistence.save(kind, row_key, json.dumps(new_state))
+        row = (f"conversation:{name}", json.dumps(list(key)))
+        await self._change(row, None if new_state is None else json.dumps(new_state))
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        async with self.store.transaction() as tx:
-            if data:
-                await tx.persistence.save(USER_DATA, str(user_id), json.dumps(data))
-            else:
-                await tx.persistence.delete(USER_DATA, str(user_id))
+        await self._change((USER_DATA, str(user_id)), json.dumps(data) if data else None)
+
+    async def _change(self, row: tuple[str, str], data: str | None) -> None:
+        """Queue a write (None deletes) and wait until it is committed."""
+        self._changes[row] = data
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit(), name="persistence-commit")
+        await asyncio.shield(self._committer)
+
+    async def _commit(self) -> None:
+        while self._changes:
+            changes, self._changes = self._changes, {}
+            async with self.store.transaction() as tx:
+                for (kind, key), data in changes.items():
+                    if data is None:
+                        await tx.persistence.delete(kind, key)
+                    else:
+                        await tx.persistence.save(kind, key, data)
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -80,8 +94,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         return None
 
     async def drop_user_data(self, user_id: int) -> None:
-        async with self.store.transaction() as tx:
-            await tx.persistence.delete(USER_DATA, str(user_id))
+        await self._change((USER_DATA, str(user_id)), None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         return None
@@ -93,4 +106,5 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         return None
 
     async def flush(self) -> None:
-        return None
+        if self._committer is not None:
+            await self._committer
