@@ -4,41 +4,86 @@ A resident's album, their taps and their report steps must be handled one after 
 (ConversationHandler state, draft in user_data), but one resident's slow step must not hold up
 two hundred others. PTB's default is strictly sequential; this processor keeps order only where
 it matters.
+
+An update first waits for its chat's turn and only then takes one of the shared processing
+slots: a chat with a backlog (an officer chat paced at 20 messages a minute, a resident who
+floods) holds at most one slot, never all of them. Updates the bot does not handle at all are
+dropped before they take a slot (`accept`), so a flood of junk cannot queue in front of people.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+
+Accept = Callable[[object], bool]
+AfterUpdate = Callable[[object], Awaitable[None]]
+
+
+def chat_key(update: object) -> int | None:
+    """The chat whose order this update belongs to (None: no order to keep)."""
+    if isinstance(update, Update) and update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        *,
+        accept: Accept | None = None,
+        after: AfterUpdate | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self.accept = accept
+        self.after = after
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = None
-        if isinstance(update, Update) and update.effective_chat is not None:
-            key = update.effective_chat.id
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """The chat's turn first, then a shared slot (PTB's order is the other way round)."""
+        if self.accept is not None and not self.accept(update):
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            await self._after(update)
+            return
+        key = chat_key(update)
         if key is None:
-            await coroutine
+            async with self._semaphore:
+                await self.do_process_update(update, coroutine)
+            await self._after(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
+            await self._after(update)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:
                 del self._users[key]
                 del self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
+    async def _after(self, update: object) -> None:
+        if self.after is None:
+            return
+        try:
+            await self.after(update)
+        except Exception:
+            log.exception("after-update hook failed")
 
     async def initialize(self) -> None:
         return None
