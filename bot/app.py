@@ -15,10 +15,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot import broadcasts
+from bot.budget import TelegramBudget
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
@@ -26,6 +27,7 @@ from bot.i18n import N_, plain
 from bot.persistence import SqlitePersistence
 from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
+from bot.surge import SurgeGate
 from bot.tips import OfficerChat
 from handlers import events as event_handlers
 from handlers import safety
@@ -83,7 +85,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
         .concurrent_updates(PerChatUpdateProcessor(8))
         .connection_pool_size(64)
-        .rate_limiter(paced_limiter(settings))
+        .rate_limiter(telegram_budget(settings))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -99,31 +101,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
     return app
 
 
-GROUP_BURST = 4
-
-
-def paced_limiter(settings: Settings) -> AIORateLimiter:
-    """PTB's AIORateLimiter, paced the way Telegram counts.
-
-    Its default lets a full second's worth of messages out at once and then refills, so a
-    long broadcast keeps bursting past "30 in any second" and collects 429s (each pausing every
-    send). Overall we send evenly, one every 1/rate seconds (less 1 %); a group may get a
-    small burst (a tip card and its thread) but never more than its per-minute limit in any
-    minute. A 429 still reaches the outbox (max_retries=0), which honours retry_after.
-    """
-    # 1 % under the limit: timer jitter must never put one message too many in a second.
-    overall = settings.rate_limit_per_second * 0.99
-    group = settings.rate_limit_group_per_minute
-    # A bucket of `burst` refilled at r per second allows burst + 60·r in a minute: keep it ≤ group.
-    burst = max(1, min(GROUP_BURST, int(group // 2)))
-    refill = 60 * burst / (group - burst) if group > burst else 60 * burst / group if group else 0
-    return AIORateLimiter(
-        overall_max_rate=1 if overall else 0,
-        overall_time_period=1 / overall if overall else 0,
-        group_max_rate=burst if group else 0,
-        group_time_period=refill,
-        max_retries=0,
-    )
+def telegram_budget(settings: Settings) -> TelegramBudget:
+    """Every Bot API call goes through one retry policy and one flood budget (bot.budget)."""
+    return TelegramBudget(settings.rate_limit_per_second, settings.rate_limit_group_per_minute)
 
 
 def porch_of(app: PorchApp) -> Porch:
@@ -141,7 +121,13 @@ async def _post_init(app: PorchApp) -> None:
     await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())
     await event_handlers.reschedule(app)
     porch.bot_username = app.bot.username
-    porch.drainer = Drainer(porch.store, app.bot)
+    budget = app.bot.rate_limiter
+    surge = (
+        SurgeGate(porch.store, budget, porch.officers)
+        if isinstance(budget, TelegramBudget)
+        else None
+    )
+    porch.drainer = Drainer(porch.store, app.bot, surge=surge)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
 

@@ -36,21 +36,29 @@ def chat_key(update: object) -> int | None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """`slots` updates are handled at once; any number may wait for their chat's turn.
+
+    PTB's own semaphore (taken before `do_process_update`) only bounds how many updates wait
+    here at all; the real slots are taken inside, after the chat's lock.
+    """
+
     def __init__(
         self,
-        max_concurrent_updates: int = 64,
+        slots: int = 8,
         *,
         accept: Accept | None = None,
         after: AfterUpdate | None = None,
+        max_waiting: int = 100_000,
     ) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_waiting)
+        self.slots = asyncio.Semaphore(slots)
         self.accept = accept
         self.after = after
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """The chat's turn first, then a shared slot (PTB's order is the other way round)."""
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Drop what we do not handle; then the chat's turn, then a shared slot."""
         if self.accept is not None and not self.accept(update):
             if inspect.iscoroutine(coroutine):
                 coroutine.close()
@@ -58,24 +66,21 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         key = chat_key(update)
         if key is None:
-            async with self._semaphore:
-                await self.do_process_update(update, coroutine)
+            async with self.slots:
+                await coroutine
             await self._after(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock, self._semaphore:
-                await self.do_process_update(update, coroutine)
+            async with lock, self.slots:
+                await coroutine
             await self._after(update)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:
                 del self._users[key]
                 del self._locks[key]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def _after(self, update: object) -> None:
         if self.after is None:

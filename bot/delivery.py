@@ -18,11 +18,9 @@ import contextlib
 import functools
 import html
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram import (
-    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaAudio,
@@ -33,8 +31,11 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.ext import ExtBot
 
+from bot.budget import SendOptions, seconds
 from bot.content import Content
+from bot.surge import SurgeGate
 from storage import Store, Tx
 from storage.models import OutboxRow
 from storage.outbox import NewDelivery
@@ -47,6 +48,12 @@ INPUT_MEDIA = {
     "document": InputMediaDocument,
     "audio": InputMediaAudio,
 }
+# A reaction (👍 delivered) is cosmetic: tried twice, never more, and in a lane of its own.
+COSMETIC_ATTEMPTS = 2
+
+
+def _cosmetic(row: OutboxRow) -> bool:
+    return all(content["type"] == "reaction" for content in row.payload["contents"])
 
 
 def _markup(content: Content) -> InlineKeyboardMarkup | None:
@@ -63,7 +70,9 @@ def _button(label: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=data)
 
 
-async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int | None) -> list[int]:
+async def send_content(
+    bot: ExtBot[Any], chat_id: int, content: Content, reply_to: int | None, options: SendOptions
+) -> list[int]:
     """One content → Telegram. Media is re-sent by file id: a copy, never a forward."""
     kind = content["type"]
     reply = (
@@ -72,7 +81,11 @@ async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int |
     sent: Message | tuple[Message, ...]
     if kind == "text":
         sent = await bot.send_message(
-            chat_id, content["html"], reply_parameters=reply, reply_markup=_markup(content)
+            chat_id,
+            content["html"],
+            reply_parameters=reply,
+            reply_markup=_markup(content),
+            rate_limit_args=options,
         )
     elif kind == "location":
         sent = await bot.send_location(
@@ -80,12 +93,17 @@ async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int |
             latitude=content["latitude"],
             longitude=content["longitude"],
             reply_parameters=reply,
+            rate_limit_args=options,
         )
     elif kind == "album":
         media = [INPUT_MEDIA[item["type"]](media=item["file_id"]) for item in content["items"]]
-        sent = await bot.send_media_group(chat_id, media=media, reply_parameters=reply)
+        sent = await bot.send_media_group(
+            chat_id, media=media, reply_parameters=reply, rate_limit_args=options
+        )
     elif kind == "reaction":
-        await bot.set_message_reaction(chat_id, content["message_id"], content["emoji"])
+        await bot.set_message_reaction(
+            chat_id, content["message_id"], content["emoji"], rate_limit_args=options
+        )
         return []
     else:
         method = getattr(bot, f"send_{kind}")
@@ -98,14 +116,11 @@ async def send_content(bot: Bot, chat_id: int, content: Content, reply_to: int |
             reply_parameters=reply,
             reply_markup=_markup(content),
             **extra,
+            rate_limit_args=options,
         )
     if isinstance(sent, tuple):
         return [message.message_id for message in sent]
     return [sent.message_id]
-
-
-def _seconds(value: int | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Drainer:
@@ -114,14 +129,16 @@ class Drainer:
     def __init__(
         self,
         store: Store,
-        bot: Bot,
+        bot: ExtBot[Any],
         *,
+        surge: SurgeGate | None = None,
         concurrency: int = 8,
         retry_base: float = 1.0,
         max_attempts: int = 8,
     ) -> None:
         self.store = store
         self.bot = bot
+        self.surge = surge
         self.concurrency = concurrency
         self.retry_base = retry_base
         self.max_attempts = max_attempts
@@ -182,13 +199,19 @@ class Drainer:
                 free = self.concurrency - len(self._inflight)
                 rows: list[OutboxRow] = []
                 if free > 0:
+                    busy = self._busy_lanes
+                    if self.surge is not None:
+                        busy = busy | self.surge.held_lanes()
                     async with self.store.read() as tx:
-                        rows = await tx.outbox.due(now, free, self._busy_lanes)
+                        rows = await tx.outbox.due(now, free, busy)
                         # With every slot filled, finishing sends wake us; otherwise a
                         # backed-off row may be the next thing to do.
-                        wakeup = await tx.outbox.next_wakeup() if len(rows) < free else None
-                    if wakeup is not None and wakeup > now:
+                        wakeup = await tx.outbox.next_wakeup(now) if len(rows) < free else None
+                    if wakeup is not None:
                         timeout = min(timeout, wakeup - now)
+                    if self.surge is not None:
+                        rows = await self.surge.admit(rows, now, busy)
+                        timeout = min(timeout, self.surge.next_look())
                 for row in rows:
                     self._busy_lanes.add(row.lane)
                     task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
@@ -206,7 +229,7 @@ class Drainer:
         try:
             parts = await self._send(row)
         except RetryAfter as error:
-            wait = _seconds(error.retry_after)
+            wait = seconds(error.retry_after)
             log.warning("429 on outbox row %s: pausing all sends for %.1fs", row.id, wait)
             self._paused_until = max(self._paused_until, self._now() + wait)
             async with self.store.transaction() as tx:
@@ -220,8 +243,8 @@ class Drainer:
                 await self._unreachable(row, str(error))
             else:
                 await self._failed(row, str(error))
-        except NetworkError as error:  # timeouts, connection errors and 5xx
-            if row.attempts + 1 >= self.max_attempts:
+        except NetworkError as error:  # timeouts, connection errors and 5xx, after short retries
+            if row.attempts + 1 >= (COSMETIC_ATTEMPTS if _cosmetic(row) else self.max_attempts):
                 await self._failed(row, str(error))
             else:
                 delay = min(self.retry_base * 2**row.attempts, 300.0)
@@ -248,7 +271,8 @@ class Drainer:
         contents = payload["contents"]
         parts: list[list[int]] = [list(part) for part in row.message_ids]
         for content in contents[len(parts) :]:
-            parts.append(await send_content(self.bot, row.chat_id, content, reply_to))
+            options = SendOptions(priority=row.priority, durable=True)
+            parts.append(await send_content(self.bot, row.chat_id, content, reply_to, options))
             if len(contents) > 1 and len(parts) < len(contents):
                 async with self.store.transaction() as tx:
                     await tx.outbox.record_progress(row.id, parts)

@@ -17,7 +17,7 @@ from bot.i18n import translate
 from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
 from storage.models import Tip
-from storage.outbox import PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
+from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
 from storage.tips import NewTipMessage
 
 DELIVERED_REACTION = "👍"
@@ -41,6 +41,11 @@ class Said:
         if self.kind == "location":
             return {"type": "location", "latitude": self.latitude, "longitude": self.longitude}
         return {"type": self.kind, "file_id": self.file_id, "caption": escaped or None}
+
+
+def cosmetic_lane(tip_id: int) -> str:
+    """Reactions wait in a lane of their own: a failing 👍 never holds up a tip's messages."""
+    return f"react:tip:{tip_id}"
 
 
 class Outcome(Enum):
@@ -107,8 +112,8 @@ async def relay_officer_reply(
         receipt = {
             "kind": "receipt",
             "chat_id": officers.chat_id,
-            "lane": f"tip:{tip.id}",
-            "priority": PRIORITY_NOTICE,
+            "lane": cosmetic_lane(tip.id),
+            "priority": PRIORITY_COSMETIC,
             "payload": {
                 "contents": [
                     {
@@ -164,8 +169,8 @@ async def save_note(
             NewDelivery(
                 kind="receipt",
                 chat_id=officers.chat_id,
-                lane=f"tip:{tip.id}",
-                priority=PRIORITY_NOTICE,
+                lane=cosmetic_lane(tip.id),
+                priority=PRIORITY_COSMETIC,
                 tip_id=tip.id,
                 payload={
                     "contents": [

@@ -18,7 +18,7 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import N_, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
-from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
+from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
 from storage.tips import NewTip
 
 CATEGORIES = {
@@ -205,11 +205,18 @@ def tip_priority(tip: Tip) -> int:
     return PRIORITY_URGENT if tip.urgent else PRIORITY_TIP
 
 
-def card_delivery(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) -> NewDelivery:
+def card_delivery(
+    tip: Tip,
+    officers: OfficerChat,
+    alert: Broadcast | None = None,
+    *,
+    priority: int | None = None,
+    dedupe_key: str | None = None,
+) -> NewDelivery:
     """The card row; its location pin and media follow it as replies once it is sent."""
     texts = card_texts(tip, officers, alert)
     lane = f"tip:{tip.id}"
-    priority = tip_priority(tip)
+    priority = tip_priority(tip) if priority is None else priority
     link = {"tip_id": tip.id, "role": "card"}
     thread: list[content.Content] = [content.text(t) for t in texts[1:]]
     if tip.has_location:
@@ -231,6 +238,7 @@ def card_delivery(tip: Tip, officers: OfficerChat, alert: Broadcast | None = Non
         lane=lane,
         priority=priority,
         tip_id=tip.id,
+        dedupe_key=dedupe_key,
         payload={
             "contents": [content.text(texts[0])],
             "link": link,
@@ -238,3 +246,20 @@ def card_delivery(tip: Tip, officers: OfficerChat, alert: Broadcast | None = Non
             "then": then,
         },
     )
+
+
+async def open_card(
+    store: Store, officers: OfficerChat, *, tip_id: int, officer_id: int, list_message_id: int
+) -> bool:
+    """An officer opens a tip from a surge list: its full card, ahead of every queued card
+    (an officer is waiting for it). Pressed twice, or by two officers, it is posted once."""
+    async with store.transaction() as tx:
+        tip = await tx.tips.get(tip_id)
+        if tip is None:
+            return False
+        alert = await tx.broadcasts.get(tip.broadcast_id) if tip.broadcast_id else None
+        key = f"open:{tip.id}:{list_message_id}"
+        delivery = card_delivery(tip, officers, alert, priority=PRIORITY_ANSWER, dedupe_key=key)
+        if await tx.outbox.enqueue(delivery) is not None:
+            await tx.audit("tip.opened", actor_id=officer_id, tip_id=tip.id)
+    return True

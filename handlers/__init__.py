@@ -7,6 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
 from handlers import (
     broadcasts,
+    cards,
     events,
     groups,
     officers,
@@ -16,7 +17,13 @@ from handlers import (
     start,
     subscriptions,
 )
-from handlers.common import Context, ensure_resident, on_error, stale_button
+from handlers.common import (
+    Context,
+    ensure_resident,
+    on_error,
+    repeat_lost_prompt,
+    stale_button,
+)
 
 
 async def flush_persistence(update: Update, context: Context) -> None:
@@ -30,12 +37,15 @@ async def flush_persistence(update: Update, context: Context) -> None:
 def register(app: Application, officer_chat_id: int) -> None:
     # Group -2: guards that run before anything else (resident registration, flood control).
     app.add_handler(TypeHandler(Update, ensure_resident), group=-2)
+    # Group -1: a prompt Telegram kept refusing is repeated at the person's next message.
+    app.add_handler(TypeHandler(Update, repeat_lost_prompt), group=-1)
     # Group 0, first match wins: officer chat, then the report conversation (it owns /start
     # report and every step), then residents' commands, then anything else in private chats.
     officers.register(app, officer_chat_id)
     broadcasts.register(app, officer_chat_id)
     groups.register(app, officer_chat_id)
     events.register(app, officer_chat_id)
+    cards.register(app)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
     start.register(app)

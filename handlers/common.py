@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.i18n import Translator, pick_language, plain, translator
@@ -102,8 +103,84 @@ async def pressed(update: Update) -> Message | None:
     if query is None:
         return None
     await answer(query)
-    await query.edit_message_reply_markup(None)
+    await tidy(query.edit_message_reply_markup(None))
     return query.message if isinstance(query.message, Message) else None
+
+
+# A step's prompt that Telegram kept refusing (after the retry policy): the person's next
+# message gets it again, so a conversation never waits forever for a prompt nobody saw.
+LOST_PROMPT = "lost_prompt"
+TRANSIENT = (NetworkError, RetryAfter)
+
+
+async def ask(
+    message: Message,
+    context: Context,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    do_quote: bool | None = None,
+) -> Message | None:
+    """Send a conversation step's prompt (or a receipt the person must see) in reply."""
+    return await _must_see(
+        context,
+        message.chat.id,
+        message.reply_html(text, reply_markup=reply_markup, do_quote=do_quote),
+        text,
+        reply_markup,
+    )
+
+
+async def _must_see(
+    context: Context,
+    chat_id: int,
+    sending: Awaitable[object],
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> Message | None:
+    data = context.user_data
+    try:
+        sent = await sending
+    except TRANSIENT as error:
+        log.warning("prompt to %s not delivered (%s): repeated at the next message", chat_id, error)
+        if data is not None:
+            data[LOST_PROMPT] = {
+                "chat": chat_id,
+                "text": text,
+                "markup": markup.to_dict() if markup is not None else None,
+            }
+        return None
+    if data is not None:
+        data.pop(LOST_PROMPT, None)
+    return sent if isinstance(sent, Message) else None
+
+
+async def must_edit(query: CallbackQuery, context: Context, text: str) -> None:
+    """Turn a message into something the person must see (a receipt): if Telegram keeps
+    refusing, the text is repeated at their next message, like a lost prompt."""
+    chat = query.message.chat.id if query.message is not None else 0
+    await _must_see(context, chat, query.edit_message_text(text), text, None)
+
+
+async def repeat_lost_prompt(update: Update, context: Context) -> None:
+    """Group -1: a message after a lost prompt is answered with that prompt (commands pass)."""
+    data, message = context.user_data, update.message
+    lost = data.get(LOST_PROMPT) if data is not None else None
+    if lost is None or message is None or message.chat.id != lost["chat"]:
+        return
+    if message.text and message.text.startswith("/"):
+        return
+    markup = InlineKeyboardMarkup.de_json(lost["markup"], context.bot) if lost["markup"] else None
+    if await ask(message, context, lost["text"], markup) is not None:
+        raise ApplicationHandlerStop
+
+
+async def tidy(edit: Awaitable[object]) -> None:
+    """A cosmetic edit (buttons taken off, a choice echoed): its failure stops nothing."""
+    try:
+        await edit
+    except TelegramError as error:
+        log.info("cosmetic edit failed: %s", error)
 
 
 async def stale_button(update: Update, context: Context) -> None:

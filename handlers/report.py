@@ -23,7 +23,16 @@ from telegram.ext import filters as f
 from bot import tips
 from bot.i18n import plain
 from bot.tips import CATEGORIES, Draft, TooManyTips
-from handlers.common import Context, answer, keyboard, pressed, said_from
+from handlers.common import (
+    Context,
+    answer,
+    ask,
+    keyboard,
+    must_edit,
+    pressed,
+    said_from,
+    tidy,
+)
 
 CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
     "category",
@@ -63,8 +72,10 @@ async def _emergency_check(
     """Emergency words get the emergency notice at once and make the tip urgent."""
     if tips.is_emergency(text):
         draft.urgent = True
-        await message.reply_html(
-            context.t("emergency.notice", number=context.porch.settings.emergency_number)
+        await ask(
+            message,
+            context,
+            context.t("emergency.notice", number=context.porch.settings.emergency_number),
         )
 
 
@@ -89,14 +100,14 @@ async def start_report_about_alert(update: Update, context: Context) -> Step:
     if chat is None or alert is None or alert.kind != "alert":
         await answer(query, context.t("common.stale"))
         if query is None and message is not None:
-            await message.reply_html(context.t("common.stale"))
+            await ask(message, context, context.t("common.stale"))
         return ConversationHandler.END
     await answer(query)
     anchor = query.id if query else (message.message_id if message else 0)
     _save(context, Draft(key=f"report:{chat.id}:a{anchor}", linked_alert=alert.id))
     target = query.message if query and isinstance(query.message, Message) else message
     if target is not None:
-        await target.reply_html(context.t("report.about_alert", ref=alert.id))
+        await ask(target, context, context.t("report.about_alert", ref=alert.id))
         await _ask_category(target, context)
     return CATEGORY
 
@@ -115,7 +126,7 @@ async def _ask_category(message: Message, context: Context) -> None:
     lang = context.lang
     keys = list(CATEGORIES.items())
     rows = [[(label, f"cat:{code}") for code, label in keys[i : i + 2]] for i in range(0, 6, 2)]
-    await message.reply_html(context.t("report.ask_category"), reply_markup=keyboard(lang, rows))
+    await ask(message, context, context.t("report.ask_category"), reply_markup=keyboard(lang, rows))
 
 
 # Steps ----------------------------------------------------------------------------------------
@@ -131,11 +142,10 @@ async def on_category(update: Update, context: Context) -> Step:
     draft.category = code
     _save(context, draft)
     await answer(query)
-    await query.edit_message_text(
-        context.t("report.category_chosen", category=plain(context.lang, CATEGORIES[code]))
-    )
+    chosen = context.t("report.category_chosen", category=plain(context.lang, CATEGORIES[code]))
+    await tidy(query.edit_message_text(chosen))
     if isinstance(query.message, Message):
-        await query.message.reply_html(context.t("report.ask_description"))
+        await ask(query.message, context, context.t("report.ask_description"))
     return DESCRIPTION
 
 
@@ -162,7 +172,9 @@ async def on_description_media(update: Update, context: Context) -> Step:
         await _ask_where(message, context)
         return WHERE
     _save(context, draft)
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         context.t("report.ask_words"),
         reply_markup=keyboard(context.lang, [[("common.skip", "desc:skip")]]),
     )
@@ -205,7 +217,9 @@ class SameAlbum(f.MessageFilter):
 
 
 async def _ask_where(message: Message, context: Context) -> None:
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         context.t("report.ask_where"),
         reply_markup=keyboard(context.lang, [[("common.skip", "where:skip")]]),
     )
@@ -240,7 +254,9 @@ async def on_where_skip(update: Update, context: Context) -> Step:
 
 
 async def _ask_media(message: Message, context: Context) -> None:
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         context.t("report.ask_media"),
         reply_markup=keyboard(context.lang, [[("common.skip", "media:done")]]),
     )
@@ -253,13 +269,15 @@ async def on_media_item(update: Update, context: Context) -> Step:
     assert said is not None and said.file_id is not None
     same_album = message.media_group_id is not None and message.media_group_id == draft.media_group
     if not draft.add_media(said.kind, said.file_id, message.media_group_id):
-        await message.reply_html(context.t("report.media_full", limit=tips.MAX_MEDIA))
+        await ask(message, context, context.t("report.media_full", limit=tips.MAX_MEDIA))
         return None
     if said.text:
         draft.description = "\n".join(p for p in (draft.description, said.text) if p)
     _save(context, draft)
     if not same_album:
-        await message.reply_html(
+        await ask(
+            message,
+            context,
             context.t("report.media_added"),
             reply_markup=keyboard(context.lang, [[("common.done", "media:done")]]),
         )
@@ -269,7 +287,9 @@ async def on_media_item(update: Update, context: Context) -> Step:
 async def on_media_done(update: Update, context: Context) -> Step:
     message = await pressed(update)
     if message is not None:
-        await message.reply_html(
+        await ask(
+            message,
+            context,
             context.t("report.ask_anonymity"),
             reply_markup=keyboard(
                 context.lang,
@@ -323,7 +343,9 @@ def summary_text(context: Context, draft: Draft, name: str | None) -> str:
 async def _show_summary(message: Message, context: Context, draft: Draft) -> None:
     user = message.chat
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.username
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         summary_text(context, draft, name),
         reply_markup=keyboard(
             context.lang, [[("summary.send", "send:yes"), ("summary.cancel", "send:no")]]
@@ -340,7 +362,7 @@ async def on_send(update: Update, context: Context) -> Step:
     if query.data == "send:no":
         _save(context, None)
         await answer(query)
-        await query.edit_message_text(context.t("report.cancelled"))
+        await tidy(query.edit_message_text(context.t("report.cancelled")))
         return ConversationHandler.END
     name = None if draft.anonymous else user.full_name
     if not draft.anonymous and user.username:
@@ -362,8 +384,10 @@ async def on_send(update: Update, context: Context) -> Step:
         minutes = max(1, int((limit.retry_at - porch.store.clock.now()).total_seconds() // 60) + 1)
         await answer(query)
         if isinstance(query.message, Message):
-            await query.message.reply_html(
-                context.t("report.too_many", limit=porch.settings.tips_per_hour, minutes=minutes)
+            await ask(
+                query.message,
+                context,
+                context.t("report.too_many", limit=porch.settings.tips_per_hour, minutes=minutes),
             )
         return None
     _save(context, None)
@@ -371,14 +395,14 @@ async def on_send(update: Update, context: Context) -> Step:
     # The summary becomes the receipt: one edit instead of removing buttons and sending more.
     # A reply to it adds to the tip (linked when the tip was filed).
     thanks = context.t("report.thanks", ref=filed.tip.id)
-    await query.edit_message_text(summary_text(context, draft, name) + "\n\n" + thanks)
+    await must_edit(query, context, summary_text(context, draft, name) + "\n\n" + thanks)
     return ConversationHandler.END
 
 
 async def on_cancel(update: Update, context: Context) -> Step:
     _save(context, None)
     if update.effective_message is not None:
-        await update.effective_message.reply_html(context.t("report.cancelled"))
+        await ask(update.effective_message, context, context.t("report.cancelled"))
     return ConversationHandler.END
 
 
@@ -388,7 +412,7 @@ async def on_unusable(update: Update, context: Context) -> None:
     if message is None:
         return
     t = context.t
-    await message.reply_html(t("report.use_buttons") if message.text else t("report.unusable"))
+    await ask(message, context, t("report.use_buttons") if message.text else t("report.unusable"))
 
 
 # Quick tip ---------------------------------------------------------------------------------
@@ -404,11 +428,15 @@ async def offer_quick_tip(message: Message, context: Context) -> None:
     for old in sorted(quick, key=int)[:-QUICK_KEEP]:
         del quick[old]
     if tips.is_emergency(message.text):
-        await message.reply_html(
-            context.t("emergency.notice", number=context.porch.settings.emergency_number)
+        await ask(
+            message,
+            context,
+            context.t("emergency.notice", number=context.porch.settings.emergency_number),
         )
     mid = message.message_id
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         context.t("quick.offer"),
         reply_markup=keyboard(
             context.lang, [[("quick.yes", f"quick:{mid}"), ("quick.no", f"quickno:{mid}")]]
@@ -434,7 +462,7 @@ async def start_quick_tip(update: Update, context: Context) -> Step:
     )
     _save(context, draft)
     await answer(query)
-    await query.edit_message_reply_markup(None)
+    await tidy(query.edit_message_reply_markup(None))
     if isinstance(query.message, Message):
         await _show_summary(query.message, context, draft)
     return CONFIRM
@@ -446,7 +474,7 @@ async def decline_quick_tip(update: Update, context: Context) -> None:
     data = context.user_data or {}
     data.get("quick", {}).pop((query.data or "").removeprefix("quickno:"), None)
     await answer(query)
-    await query.edit_message_text(context.t("quick.declined"))
+    await tidy(query.edit_message_text(context.t("quick.declined")))
 
 
 Handlers = list[BaseHandler[Update, Context, Any]]

@@ -12,11 +12,13 @@ from storage.clock import Clock, to_text
 from storage.models import OutboxRow
 
 # Lower goes first: tips and their replies never wait behind bulk work.
+PRIORITY_ANSWER = 5  # an officer asked for it (a listed tip's card): served like people
 PRIORITY_URGENT = 10
 PRIORITY_TIP = 20
 PRIORITY_RELAY = 20
 PRIORITY_NOTICE = 30
 PRIORITY_BULK = 100
+PRIORITY_COSMETIC = 200  # reactions: never in the way of a message
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,28 @@ class OutboxRepo:
             rows = [_row(r) for r in await c.fetchall()]
         return [r for r in rows if r.lane not in busy_lanes][:limit]
 
-    async def next_wakeup(self) -> float | None:
+    async def waiting_cards(
+        self, chat_id: int, now: float, busy_lanes: set[str]
+    ) -> list[OutboxRow]:
+        """Ordinary tip cards due for a chat, oldest first (urgent cards are never held)."""
         async with self.conn.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+            "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.kind = 'tip_card'"
+            " AND o.chat_id = ? AND o.priority > ? AND o.not_before <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
+            "   AND p.status = 'pending' AND p.id < o.id)"
+            " ORDER BY o.id",
+            (chat_id, PRIORITY_URGENT, now),
+        ) as c:
+            return [row for row in map(_row, await c.fetchall()) if row.lane not in busy_lanes]
+
+    async def next_wakeup(self, now: float) -> float | None:
+        """When the next backed-off lane head falls due. Rows waiting behind another row of
+        their lane do not count: they go when the head is done, and that wakes the drainer."""
+        async with self.conn.execute(
+            "SELECT min(o.not_before) FROM outbox o WHERE o.status = 'pending'"
+            " AND o.not_before > ? AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
+            "   AND p.status = 'pending' AND p.id < o.id)",
+            (now,),
         ) as c:
             row = await c.fetchone()
         return row[0] if row and row[0] is not None else None

@@ -1,0 +1,283 @@
+"""Telegram's budget and weather, in one place: every Bot API call of the bot passes here.
+
+python-telegram-bot hands every request (except getUpdates) to the application's rate limiter,
+so this is where one retry policy and one flood budget can serve handlers and the outbox alike:
+
+- **Retries.** 5xx, timeouts and network errors are retried a few times within a few seconds.
+  A 429 is waited out (`retry_after`) and sent again; later sends to that chat wait too. The
+  outbox passes `durable=True`: it gets a 429 back at once and reschedules the row itself,
+  without holding a sending slot, and keeps its own longer back-off after our short one.
+  *Duplicates:* a send that timed out may have reached Telegram (the Bot API has no idempotency
+  key), so retrying it can show a message twice. We retry anyway: a prompt or an answer seen
+  twice costs a resident a second of reading; a prompt never seen costs the whole conversation.
+- **Flood budget.** Only calls that post a message spend it (Telegram's limits count messages,
+  not edits, reactions, button answers or membership look-ups): an even pace overall (30 a
+  second) and at most 20 in any minute per group. Waiting sends are served by priority: people
+  waiting for an answer (priority 0, every interactive call) first, then the outbox by its row
+  priority. In a group, cards and other queued work may not use the last few messages of the
+  minute — they are kept for people (and urgent tips), so an officer's command is answered in
+  seconds even while cards queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram._utils.types import JSONDict
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+PEOPLE = 0  # someone is waiting for this answer
+URGENT = 10  # an urgent tip's card and thread (same value as the outbox's PRIORITY_URGENT)
+# How many of a group's per-minute messages each kind of send must leave unused.
+RESERVED_FOR_PEOPLE = 2
+RESERVED_FOR_URGENT = 4
+GROUP_WINDOW_MARGIN = 0.5  # seconds: clocks and transit differ a little between us and Telegram
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """`rate_limit_args` of a Bot API call. Handlers pass nothing: they get PEOPLE."""
+
+    priority: int = PEOPLE
+    durable: bool = False  # the outbox: a 429 comes back at once, the row is rescheduled
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # one try and three retries
+    backoff: float = 0.5  # seconds before the first retry, doubled each time
+    max_wait: float = 60.0  # the longest 429 an interactive call waits out
+
+
+def seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _spends(endpoint: str, data: dict[str, Any]) -> int:
+    """How many messages a call posts (what Telegram's flood limits count)."""
+    if endpoint == "sendMediaGroup":
+        media = data.get("media")
+        return len(media) if isinstance(media, list) else 1
+    if endpoint in ("copyMessages", "forwardMessages"):
+        ids = data.get("message_ids")
+        return len(ids) if isinstance(ids, list) else 1
+    if endpoint.startswith("send") and endpoint != "sendChatAction":
+        return 1
+    return 1 if endpoint in ("copyMessage", "forwardMessage") else 0
+
+
+def _chat(data: dict[str, Any]) -> int | str | None:
+    chat = data.get("chat_id")
+    if isinstance(chat, int | str):
+        with contextlib.suppress(ValueError):
+            return int(chat)
+        return chat
+    return None
+
+
+def _is_group(chat: int | str | None) -> bool:
+    return (isinstance(chat, int) and chat < 0) or isinstance(chat, str)
+
+
+class GroupWindow:
+    """At most `limit` messages in any `period` seconds, part of it kept for people first."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.sent: deque[float] = deque()
+
+    def allowed(self, priority: int) -> int:
+        if priority < URGENT:
+            return self.limit
+        reserve = RESERVED_FOR_PEOPLE if priority == URGENT else RESERVED_FOR_URGENT
+        return max(1, self.limit - reserve)
+
+    def delay(self, priority: int, count: int, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.period:
+            self.sent.popleft()
+        allowed = self.allowed(priority)
+        over = len(self.sent) + count - allowed
+        if over <= 0:
+            return 0.0
+        index = min(over - 1, len(self.sent) - 1)
+        return self.sent[index] + self.period - now if self.sent else self.period
+
+    def room(self, priority: int, now: float) -> int:
+        """How many messages of this priority could go right now."""
+        self.delay(priority, 0, now)
+        return max(0, self.allowed(priority) - len(self.sent))
+
+    def spend(self, count: int, now: float) -> None:
+        self.sent.extend([now] * count)
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    chat: int | str | None = field(compare=False)
+    count: int = field(compare=False)
+    ready: asyncio.Future[None] = field(compare=False)
+
+
+Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
+
+
+class TelegramBudget(BaseRateLimiter[SendOptions]):
+    def __init__(
+        self,
+        per_second: float,
+        group_per_minute: float,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # 1 % under the limit: timer jitter must never put one message too many in a second.
+        self.gap = 1 / (per_second * 0.99) if per_second > 0 else 0.0
+        self.group_per_minute = group_per_minute
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self._next_free = 0.0
+        self._groups: dict[int | str, GroupWindow] = {}
+        self._blocked: dict[int | str | None, float] = {}
+        self._waiting: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    # --- what the outbox asks -----------------------------------------------------------------
+
+    def room(self, chat_id: int, priority: int) -> int:
+        """Messages of `priority` that may go to `chat_id` now (a large number if unlimited)."""
+        now = self.clock()
+        if self._blocked.get(chat_id, 0.0) > now:
+            return 0
+        window = self._window(chat_id)
+        return window.room(priority, now) if window is not None else 1_000_000
+
+    def next_room(self, chat_id: int, priority: int) -> float:
+        """Seconds until a message of `priority` may go to `chat_id`."""
+        now = self.clock()
+        blocked = max(0.0, self._blocked.get(chat_id, 0.0) - now)
+        window = self._window(chat_id)
+        return max(blocked, window.delay(priority, 1, now) if window is not None else 0.0)
+
+    # --- the rate limiter -----------------------------------------------------------------------
+
+    async def process_request(
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: SendOptions | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        options = rate_limit_args or SendOptions()
+        chat, count = _chat(data), _spends(endpoint, data)
+        waited_429 = 0.0
+        attempt = 1
+        while True:
+            await self._turn(chat, count, options.priority)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                wait = seconds(error.retry_after)
+                self._blocked[chat] = max(self._blocked.get(chat, 0.0), self.clock() + wait)
+                waited_429 += wait
+                if options.durable or waited_429 > self.policy.max_wait:
+                    raise
+                log.info("429 on %s to %s: waiting %.1fs", endpoint, chat, wait)
+                await asyncio.sleep(wait)
+            except BadRequest:
+                raise
+            except NetworkError as error:  # 5xx, timeouts, connection errors
+                if attempt >= self.policy.attempts:
+                    raise
+                delay = self.policy.backoff * 2 ** (attempt - 1)
+                log.info(
+                    "%s to %s failed (%s): retry %d in %.2fs", endpoint, chat, error, attempt, delay
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _turn(self, chat: int | str | None, count: int, priority: int) -> None:
+        """Wait until this call may go: the chat is not in a 429 pause and, for a message, the
+        budget allows it and nothing more urgent is waiting for the same budget."""
+        blocked = self._blocked.get(chat, 0.0) - self.clock()
+        if blocked > 0:
+            await asyncio.sleep(blocked)
+        if count == 0 or (self.gap == 0 and self._window(chat) is None):
+            return
+        waiter = _Waiter(
+            priority, next(self._seq), chat, count, asyncio.get_running_loop().create_future()
+        )
+        heapq.heappush(self._waiting, waiter)
+        self._dispatch()
+        try:
+            await waiter.ready
+        except asyncio.CancelledError:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+                heapq.heapify(self._waiting)
+            raise
+
+    def _window(self, chat: int | str | None) -> GroupWindow | None:
+        if not self.group_per_minute or not _is_group(chat) or chat is None:
+            return None
+        window = self._groups.get(chat)
+        if window is None:
+            window = GroupWindow(int(self.group_per_minute), 60.0 + GROUP_WINDOW_MARGIN)
+            self._groups[chat] = window
+        return window
+
+    def _dispatch(self) -> None:
+        """Let go every waiter whose budget allows it, most urgent first; time the next look."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self.clock()
+        soonest = math.inf
+        still: list[_Waiter] = []
+        for waiter in sorted(self._waiting):
+            if waiter.ready.done():
+                continue
+            window = self._window(waiter.chat)
+            delay = max(self._next_free - now, 0.0)
+            if window is not None:
+                delay = max(delay, window.delay(waiter.priority, waiter.count, now))
+            if delay > 0:
+                soonest = min(soonest, delay)
+                still.append(waiter)
+                continue
+            if self.gap:
+                self._next_free = max(self._next_free, now) + self.gap * waiter.count
+            if window is not None:
+                window.spend(waiter.count, now)
+            waiter.ready.set_result(None)
+        heapq.heapify(still)
+        self._waiting = still
+        if still:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(soonest, 0.001), self._dispatch)
