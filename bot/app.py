@@ -4,6 +4,8 @@ delivery and the Telegram connection are wired together."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram import (
@@ -66,7 +68,13 @@ OFFICER_COMMANDS = {
 PorchApp = Application[Any, Context, dict[str, Any], dict[str, Any], dict[str, Any], Any]
 
 
-def build_application(settings: Settings, *, clock: Clock | None = None) -> PorchApp:
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    budget_clock: Callable[[], float] = time.monotonic,
+) -> PorchApp:
+    """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
     store = Store(settings.database_path, clock)
     api = settings.telegram_api_url
     app: PorchApp = (
@@ -85,7 +93,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
         .concurrent_updates(PerChatUpdateProcessor(8))
         .connection_pool_size(64)
-        .rate_limiter(telegram_budget(settings))
+        .rate_limiter(telegram_budget(settings, budget_clock))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -101,9 +109,11 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
     return app
 
 
-def telegram_budget(settings: Settings) -> TelegramBudget:
+def telegram_budget(settings: Settings, clock: Callable[[], float]) -> TelegramBudget:
     """Every Bot API call goes through one retry policy and one flood budget (bot.budget)."""
-    return TelegramBudget(settings.rate_limit_per_second, settings.rate_limit_group_per_minute)
+    return TelegramBudget(
+        settings.rate_limit_per_second, settings.rate_limit_group_per_minute, clock=clock
+    )
 
 
 def porch_of(app: PorchApp) -> Porch:

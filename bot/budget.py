@@ -183,6 +183,11 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         window = self._window(chat_id)
         return max(blocked, window.delay(priority, 1, now) if window is not None else 0.0)
 
+    def nudge(self) -> None:
+        """Look at the waiting sends again now (after the clock was moved)."""
+        if self._waiting:
+            self._dispatch()
+
     # --- the rate limiter -----------------------------------------------------------------------
 
     async def process_request(

@@ -9,19 +9,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import ALLOWED_UPDATES, PorchApp, build_application, porch_of
+from bot.budget import RetryPolicy, TelegramBudget
 from bot.config import Settings, load_settings
 from tests.clock import MovableClock
 from tests.telegram.drivers import GroupChat, Officer, Person
 from tests.telegram.emulator import BotApiEmulator
 
 SETTLE_TIMEOUT = 10.0
+RETRY_BACKOFF = 0.02
+
+
+def porch_budget(app: PorchApp) -> TelegramBudget:
+    budget = app.bot.rate_limiter
+    assert isinstance(budget, TelegramBudget)
+    return budget
 
 
 class World:
@@ -37,6 +45,8 @@ class World:
         }
         # A Wednesday noon: far from the default weekly broadcast, whatever day CI runs on.
         self.clock = MovableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+        # Telegram's flood windows and the bot's budget follow the same movable clock.
+        emu.clock = self.monotonic
         self.officer_chat_id = emu.add_group("Officers", type="supergroup", members={})
         self.officer_chat = GroupChat(emu, self.officer_chat_id)
 
@@ -52,7 +62,9 @@ class World:
 
     async def start_bot(self) -> PorchApp:
         """Start the bot the way `run_polling` does, without taking over the event loop."""
-        app = build_application(self.settings(), clock=self.clock)
+        app = build_application(self.settings(), clock=self.clock, budget_clock=self.monotonic)
+        # Stories keep the retry policy's shape but not its waiting (back-off 20 ms, not 0.5 s).
+        porch_budget(app).policy = RetryPolicy(backoff=RETRY_BACKOFF)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
@@ -82,6 +94,19 @@ class World:
     async def restart_bot(self, *, kill_deliveries: bool = False) -> PorchApp:
         await self.stop_bot(kill_deliveries=kill_deliveries)
         return await self.start_bot()
+
+    def monotonic(self) -> float:
+        return self.clock.now().timestamp()
+
+    async def advance(self, seconds: float) -> None:
+        """Let `seconds` pass for the bot and Telegram at once (flood windows, back-off)."""
+        self.clock.advance(timedelta(seconds=seconds))
+        assert self.app is not None
+        porch_budget(self.app).nudge()
+        drainer = porch_of(self.app).drainer
+        if drainer is not None:
+            drainer.wake()
+        await asyncio.sleep(0)
 
     @property
     def porch(self) -> Any:

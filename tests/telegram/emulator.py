@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import math
+import random
 import re
 import socket
 import time
@@ -1400,6 +1401,11 @@ class BotApiEmulator:
         self._queries: dict[str, _Query] = {}
         # control
         self.latency = 0.0
+        # Telegram's weather: this share of calls (never getUpdates) is answered 502 Bad
+        # Gateway without being carried out; `latency_jitter` adds up to that many seconds.
+        self.fault_rate = 0.0
+        self.latency_jitter = 0.0
+        self.random = random.Random(7)
         self.privacy_mode = True
         self.callback_answer_timeout: float | None = 15.0
         self.enforce_rate_limits = False
@@ -2179,6 +2185,9 @@ class BotApiEmulator:
         started = self.clock()
         try:
             failure = self._take_failure(method, params)
+            weather = method != "getUpdates" and self.fault_rate > 0
+            if failure is None and weather and self.random.random() < self.fault_rate:
+                failure = ApiError(502, "Bad Gateway")
             if failure is not None:
                 raise failure
             if method == "getUpdates":
@@ -2191,10 +2200,13 @@ class BotApiEmulator:
         else:
             self._record(method, params, None, started, result)
             body, status = {"ok": True, "result": result}, 200
-        if self.latency > 0:
+        delay = self.latency
+        if self.latency_jitter > 0 and method != "getUpdates":
+            delay += self.random.random() * self.latency_jitter
+        if delay > 0:
             # Processed already, answered late: a client timeout does not undo the effect.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.latency)
+                await asyncio.wait_for(self._stopping.wait(), delay)
         return web.json_response(body, status=status)
 
     def _record(
