@@ -182,8 +182,9 @@ class Drainer:
         """Return when nothing is in flight and nothing is due now (tests, shutdown)."""
         while True:
             if not self._inflight and self._now() >= self._paused_until:
+                held = self.surge.held_lanes() if self.surge is not None else set()
                 async with self.store.read() as tx:
-                    due = await tx.outbox.due(self._now(), 1, set())
+                    due = await tx.outbox.due(self._now(), 1, held)
                 if not due:
                     return
             await asyncio.sleep(0.005)

@@ -26,7 +26,7 @@ from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
 
 log = logging.getLogger(__name__)
 
-MAX_PER_LIST = 20
+MAX_PER_LIST = 30  # lines of one list: well inside 4,096 characters and 100 buttons
 FIRST_WORDS = 60
 
 
