@@ -23,6 +23,7 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
 from bot.i18n import N_, plain
+from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
 from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
@@ -66,6 +67,7 @@ PorchApp = Application[Any, Context, dict[str, Any], dict[str, Any], dict[str, A
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PorchApp:
     store = Store(settings.database_path, clock)
+    inbox = Inbox(store)
     api = settings.telegram_api_url
     app: PorchApp = (
         ApplicationBuilder()
@@ -80,8 +82,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Porc
         )
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(store))
+        .update_queue(inbox)
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
-        .concurrent_updates(PerChatUpdateProcessor(8))
+        .concurrent_updates(PerChatUpdateProcessor(8, after=inbox.handled))
         .connection_pool_size(64)
         .rate_limiter(paced_limiter(settings))
         .post_init(_post_init)
@@ -133,9 +136,12 @@ def porch_of(app: PorchApp) -> Porch:
 
 
 async def _post_init(app: PorchApp) -> None:
-    """Open storage, load the library, rebuild schedules, resume the outbox, publish menus."""
+    """Open storage, queue unhandled updates, load the library, rebuild schedules, resume the
+    outbox, publish menus."""
     porch = porch_of(app)
     await porch.store.open()
+    if isinstance(app.update_queue, Inbox):
+        await app.update_queue.replay(app.bot)  # before polling: stored updates come first
     await broadcasts.load_library(porch.store)
     schedule_jobs(app, porch.settings)
     await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())
