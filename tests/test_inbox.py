@@ -3,6 +3,7 @@ handled after a restart if the process died first — once, however often it is 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from telegram import Update
 from storage import Store
 from tests.conftest import World
 from tests.telegram.emulator import BotApiEmulator
+from tests.telegram.process import BotProcess
 from tests.test_tip_line import file_tip
 
 REPLY = "Thanks, a patrol is on the way."
@@ -107,3 +109,38 @@ async def test_an_update_replayed_and_delivered_again_by_telegram_is_handled_onc
     await world.settle()
     assert len(helps_received(alice)) == 1
     assert await pending_in_inbox(world) == []
+
+
+async def test_an_officer_reply_survives_a_kill_9_after_telegram_was_told_it_arrived(
+    world: World, tmp_path: Path
+) -> None:
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    await world.stop_bot()
+    emu = world.emu
+    started = time.monotonic()
+
+    def porchlight() -> BotProcess:
+        return BotProcess(
+            emu, database=world.database, officer_chat_id=world.officer_chat_id, workdir=tmp_path
+        )
+
+    membership = emu.hold("getChatMember")  # the reply's handler must ask Telegram first
+    first = await porchlight().start()
+    await officer.replies_to(card, text=REPLY)
+    await membership.wait_for_request()
+    await emu.wait_for(emu.all_updates_confirmed, what="the next getUpdates offset")
+    first.kill()
+    await emu.wait_for(lambda: membership.abandoned == 1, what="the killed handler's request")
+
+    second = await porchlight().start()
+    try:
+        membership.release()
+        await emu.wait_for(lambda: bool(replies_received(alice)), timeout=10)
+        assert await second.stop() == 0  # graceful: whatever was in flight finishes
+    finally:
+        second.kill()
+    assert len(replies_received(alice)) == 1, second.log()
+    assert "1 update(s) received before the last stop" in second.log()
+    assert time.monotonic() - started < 10
