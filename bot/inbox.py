@@ -50,7 +50,7 @@ class Inbox(asyncio.Queue[object]):
         delay = 0.1
         while True:
             try:
-                async with self.store.transaction() as tx:
+                async with self.store.autocommit() as tx:  # one statement: one round trip
                     return await tx.inbox.add(update.update_id, update.to_dict())
             except sqlite3.Error as error:
                 log.error("could not store update %s (%s); retrying", update.update_id, error)
@@ -69,7 +69,7 @@ class Inbox(asyncio.Queue[object]):
     async def _commit(self) -> None:
         while self._handled:
             done, self._handled = self._handled, []
-            async with self.store.transaction() as tx:
+            async with self.store.autocommit() as tx:
                 await tx.inbox.mark_handled(done)
                 now = self.store.clock.now()
                 if now - self._forgotten_at >= FORGET_EVERY:

@@ -36,11 +36,11 @@ class InboxRepo:
         return cursor.rowcount == 1
 
     async def mark_handled(self, update_ids: list[int]) -> None:
-        """Forget the payloads, keep the ids (see `forget_handled`)."""
-        now = to_text(self.clock.now())
-        await self.conn.executemany(
-            "UPDATE inbox SET payload = '', handled_at = ? WHERE update_id = ?",
-            [(now, update_id) for update_id in update_ids],
+        """Forget the payloads, keep the ids (see `forget_handled`). One statement."""
+        await self.conn.execute(
+            "UPDATE inbox SET payload = '', handled_at = ?"
+            " WHERE update_id IN (SELECT value FROM json_each(?))",
+            (to_text(self.clock.now()), json.dumps(update_ids)),
         )
 
     async def pending(self) -> list[InboxEntry]:
