@@ -26,6 +26,7 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
 from bot.i18n import N_, plain
+from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
 from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
@@ -76,6 +77,7 @@ def build_application(
 ) -> PorchApp:
     """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
     store = Store(settings.database_path, clock)
+    inbox = Inbox(store)
     api = settings.telegram_api_url
     app: PorchApp = (
         ApplicationBuilder()
@@ -90,8 +92,9 @@ def build_application(
         )
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(store))
+        .update_queue(inbox)
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
-        .concurrent_updates(PerChatUpdateProcessor(8))
+        .concurrent_updates(PerChatUpdateProcessor(8, after=inbox.handled))
         .connection_pool_size(64)
         .rate_limiter(telegram_budget(settings, budget_clock))
         .post_init(_post_init)
@@ -123,9 +126,12 @@ def porch_of(app: PorchApp) -> Porch:
 
 
 async def _post_init(app: PorchApp) -> None:
-    """Open storage, load the library, rebuild schedules, resume the outbox, publish menus."""
+    """Open storage, queue unhandled updates, load the library, rebuild schedules, resume the
+    outbox, publish menus."""
     porch = porch_of(app)
     await porch.store.open()
+    if isinstance(app.update_queue, Inbox):
+        await app.update_queue.replay(app.bot)  # before polling: stored updates come first
     await broadcasts.load_library(porch.store)
     schedule_jobs(app, porch.settings)
     await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())

@@ -1,0 +1,98 @@
+"""No update lost to a crash: every update is stored before Telegram learns it arrived.
+
+python-telegram-bot confirms an update (the next getUpdates offset, or the webhook's 200) as
+soon as it is on the update queue, before any handler ran. `Inbox` is that queue: `put()`
+commits the update first (PTB awaits `put` before it confirms, in both modes), and the update
+processor's `after` hook marks it handled. At start, whatever is still pending is queued again.
+
+An id already in the inbox is never queued twice: Telegram delivering again an update that was
+replayed, is waiting, or was handled shortly before a crash changes nothing. Handled ids are
+kept for `KEEP_HANDLED`, longer than Telegram keeps an unconfirmed update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import timedelta
+
+from telegram import Bot, Update
+
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+KEEP_HANDLED = timedelta(hours=48)  # Telegram keeps unconfirmed updates for 24 hours
+FORGET_EVERY = timedelta(hours=1)
+RETRY_MAX_SECONDS = 5.0
+
+
+class Inbox(asyncio.Queue[object]):
+    """PTB's update queue, backed by the `inbox` table."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self._handled: list[int] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._forgotten_at = store.clock.now()
+
+    async def put(self, item: object) -> None:
+        """Commit an update, then queue it if it is new (other objects pass straight through)."""
+        if isinstance(item, Update) and not await self._keep(item):
+            log.debug("update %s is already in the inbox", item.update_id)
+            return
+        await super().put(item)
+
+    async def _keep(self, update: Update) -> bool:
+        """Write until it works: an update we could not store must not be confirmed."""
+        delay = 0.1
+        while True:
+            try:
+                async with self.store.autocommit() as tx:  # one statement: one round trip
+                    return await tx.inbox.add(update.update_id, update.to_dict())
+            except sqlite3.Error as error:
+                log.error("could not store update %s (%s); retrying", update.update_id, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def handled(self, update: object) -> None:
+        """The processor's `after` hook: mark handled, in one commit with its neighbours."""
+        if not isinstance(update, Update):
+            return
+        self._handled.append(update.update_id)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit(), name="inbox-commit")
+        await asyncio.shield(self._committer)
+
+    async def _commit(self) -> None:
+        while self._handled:
+            done, self._handled = self._handled, []
+            async with self.store.autocommit() as tx:
+                await tx.inbox.mark_handled(done)
+                now = self.store.clock.now()
+                if now - self._forgotten_at >= FORGET_EVERY:
+                    self._forgotten_at = now
+                    await tx.inbox.forget_handled(now - KEEP_HANDLED)
+
+    async def replay(self, bot: Bot) -> int:
+        """Queue every update stored but not handled before the last stop (oldest first)."""
+        async with self.store.transaction() as tx:
+            await tx.inbox.forget_handled(self.store.clock.now() - KEEP_HANDLED)
+            entries = await tx.inbox.pending()
+        unreadable = []
+        for entry in entries:
+            try:
+                update = Update.de_json(entry.payload, bot)
+            except Exception:
+                log.exception("stored update %s cannot be read; dropping it", entry.update_id)
+                unreadable.append(entry.update_id)
+                continue
+            await super().put(update)
+        if unreadable:
+            async with self.store.transaction() as tx:
+                await tx.inbox.mark_handled(unreadable)
+        if entries:
+            log.info("handling %d update(s) received before the last stop", len(entries))
+        return len(entries)

@@ -1,0 +1,146 @@
+"""No update lost to a crash: an update is stored before Telegram is told it arrived, and
+handled after a restart if the process died first — once, however often it is delivered."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from telegram import Update
+
+from storage import Store
+from tests.conftest import World
+from tests.telegram.emulator import BotApiEmulator
+from tests.telegram.process import BotProcess
+from tests.test_tip_line import file_tip
+
+REPLY = "Thanks, a patrol is on the way."
+
+
+def replies_received(resident: Any) -> list[str]:
+    return [m.text for m in resident.inbox if REPLY in (m.text or "")]
+
+
+def helps_received(resident: Any) -> list[str]:
+    return [m.text for m in resident.inbox if "What you can do" in (m.text or "")]
+
+
+async def confirm(emu: BotApiEmulator, update_id: int) -> None:
+    """What the crashed process had done: told Telegram (the next offset) it had the update."""
+    url = f"{emu.url}/bot{emu.token}/getUpdates"
+    async with aiohttp.ClientSession() as http:
+        params = {"offset": str(update_id + 1), "timeout": "0"}
+        async with http.get(url, params=params) as response:
+            assert response.status == 200
+
+
+async def store_in_inbox(database: str, update: dict[str, Any]) -> None:
+    store = Store(database)
+    await store.open()
+    async with store.transaction() as tx:
+        assert await tx.inbox.add(update["update_id"], update)
+    await store.close()
+
+
+async def pending_in_inbox(world: World) -> list[int]:
+    async with world.porch.store.read() as tx:
+        return [entry.update_id for entry in await tx.inbox.pending()]
+
+
+async def test_the_inbox_keeps_each_update_once_until_it_was_handled(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "inbox.sqlite3"))
+    await store.open()
+    async with store.transaction() as tx:
+        assert await tx.inbox.add(8, {"update_id": 8})
+        assert await tx.inbox.add(7, {"update_id": 7})
+        assert not await tx.inbox.add(8, {"update_id": 8})
+        assert [e.update_id for e in await tx.inbox.pending()] == [8, 7], "in arrival order"
+        await tx.inbox.mark_handled([7])
+        assert [e.payload for e in await tx.inbox.pending()] == [{"update_id": 8}]
+        assert not await tx.inbox.add(7, {"update_id": 7}), "a handled id is remembered"
+        assert await tx.inbox.forget_handled(store.clock.now()) == 1
+        assert await tx.inbox.add(7, {"update_id": 7})
+    await store.close()
+
+
+async def test_an_update_stored_but_not_handled_before_a_crash_is_handled_after_restart(
+    world: World,
+) -> None:
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    await world.stop_bot(kill_deliveries=True)
+
+    # While the bot was down, this is what a crash left: stored, confirmed, never handled.
+    await officer.replies_to(card, text=REPLY)
+    update = world.emu.updates_log[-1]
+    await store_in_inbox(world.database, update)
+    await confirm(world.emu, update["update_id"])
+
+    await world.start_bot()
+    await world.settle()
+    assert len(replies_received(alice)) == 1
+    assert await pending_in_inbox(world) == []
+
+
+async def test_an_update_replayed_and_delivered_again_by_telegram_is_handled_once(
+    world: World,
+) -> None:
+    """/help is answered every time it is handled: two answers would mean two handlings."""
+    alice = world.resident("Alice")
+    await world.stop_bot()
+
+    # Stored, not handled, and not confirmed either: Telegram delivers it again after restart.
+    await alice.says("/help")
+    update = world.emu.updates_log[-1]
+    await store_in_inbox(world.database, update)
+
+    with world.emu.hold("sendMessage", chat_id=alice.id) as answer:
+        app = await world.start_bot()
+        await answer.wait_for_request()  # the replayed update is being handled ...
+        await world.emu.wait_for(world.emu.all_updates_confirmed)  # ... and came again
+    await world.settle()
+    assert len(helps_received(alice)) == 1
+
+    # Delivered once more after it was handled (a crash before the next confirmation).
+    await app.update_queue.put(Update.de_json(update, app.bot))
+    await world.settle()
+    assert len(helps_received(alice)) == 1
+    assert await pending_in_inbox(world) == []
+
+
+async def test_an_officer_reply_survives_a_kill_9_after_telegram_was_told_it_arrived(
+    world: World, tmp_path: Path
+) -> None:
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    await world.stop_bot()
+    emu = world.emu
+    started = time.monotonic()
+
+    def porchlight() -> BotProcess:
+        return BotProcess(
+            emu, database=world.database, officer_chat_id=world.officer_chat_id, workdir=tmp_path
+        )
+
+    membership = emu.hold("getChatMember")  # the reply's handler must ask Telegram first
+    first = await porchlight().start()
+    await officer.replies_to(card, text=REPLY)
+    await membership.wait_for_request()
+    await emu.wait_for(emu.all_updates_confirmed, what="the next getUpdates offset")
+    first.kill()
+    await emu.wait_for(lambda: membership.abandoned == 1, what="the killed handler's request")
+
+    second = await porchlight().start()
+    try:
+        membership.release()
+        await emu.wait_for(lambda: bool(replies_received(alice)), timeout=10)
+        assert await second.stop() == 0  # graceful: whatever was in flight finishes
+    finally:
+        second.kill()
+    assert len(replies_received(alice)) == 1, second.log()
+    assert "1 update(s) received before the last stop" in second.log()
+    assert time.monotonic() - started < 10
