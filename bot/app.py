@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
-from bot import broadcasts
+from bot import broadcasts, startup
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
@@ -144,6 +144,7 @@ async def _post_init(app: PorchApp) -> None:
     porch.drainer = Drainer(porch.store, app.bot)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
+    await startup.announce(app, porch.settings)
 
 
 def schedule_jobs(app: PorchApp, settings: Settings) -> None:
