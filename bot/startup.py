@@ -54,7 +54,7 @@ async def announce(app: PorchApp, settings: Settings) -> None:
         officers = f'officer chat {chat_id} "{chat.title}"'
     except TelegramError as error:
         officers = f"officer chat {chat_id} (not visible to the bot: {error}; run porchlight check)"
-    log.info("Porchlight is up as @%s; %s; %s", app.bot.username, officers, mode(settings))
+    log.info("Starting Porchlight as @%s; %s; %s", app.bot.username, officers, mode(settings))
 
 
 def token_rejected(settings: Settings, error: TelegramError) -> str:
@@ -98,15 +98,23 @@ def serve(settings: Settings) -> int:
         return _cannot_start(settings, unreachable(settings, error))
     try:
         if settings.webhook_url:
-            app.run_webhook(**webhook_options(settings))
+            app.run_webhook(**webhook_options(settings), close_loop=False)
         else:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     except TelegramError as error:
         return _cannot_start(settings, f"Telegram refused to start the bot: {error}")
     except OSError as error:
+        if not settings.webhook_url:
+            raise
         return _cannot_start(
             settings,
             f"cannot listen on {settings.webhook_listen}:{settings.webhook_port} ({error}): "
             "is WEBHOOK_PORT used by another process?",
         )
+    finally:
+        # PTB calls post_stop only for an application that got as far as running; the outbox
+        # drainer starts earlier (post_init), so stop it here too (a no-op when stopped).
+        if app.post_stop is not None:
+            loop.run_until_complete(app.post_stop(app))
+        loop.close()
     return 0

@@ -247,6 +247,6 @@ async def test_a_brand_new_deployment_missed_no_weekly_broadcast(
         async with world.porch.store.read() as tx:
             assert await tx.broadcasts.get_by_key("weekly:2026-W49") is None
         assert "missed" not in caplog.text
-        assert "Porchlight is up as @porchlight_test_bot" in caplog.text
+        assert "Starting Porchlight as @porchlight_test_bot" in caplog.text
     finally:
         await world.stop_bot()

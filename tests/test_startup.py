@@ -91,7 +91,7 @@ async def test_a_debug_log_names_the_bot_and_never_shows_the_token(
         process.send_signal(signal.SIGTERM)
     code, _, log = await finished(process, tmp_path)
     assert code == 0, log[-3000:]
-    start = [line for line in log.splitlines() if "Porchlight is up" in line]
+    start = [line for line in log.splitlines() if "Starting Porchlight as" in line]
     assert start and " INFO " in start[0]
     chat_id = env["OFFICER_CHAT_ID"]
     assert (
@@ -120,3 +120,25 @@ def test_a_traceback_in_the_log_does_not_show_the_token() -> None:
     assert "while calling 123456:<redacted>" in text
     assert "bot123456:<redacted>/getMe failed" in text and "Traceback" in text
     assert "secret_part" not in text
+
+
+async def test_a_webhook_port_in_use_is_one_line_and_a_failure(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = porchlight_env(
+            emulator,
+            tmp_path,
+            WEBHOOK_URL="https://bot.example.org/telegram",
+            WEBHOOK_SECRET="s3cret",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+        code, _, err = await finished(await porchlight_run(env, tmp_path), tmp_path)
+    assert code == 1
+    # Nothing else: no traceback, no task left pending (the outbox drainer was stopped).
+    [line] = [line for line in err.splitlines() if " INFO " not in line]
+    assert line.startswith(f"Porchlight cannot start: cannot listen on 127.0.0.1:{port}")

@@ -128,7 +128,7 @@ async def converse(porchlight: Path, run_dir: Path) -> str:
         welcome = emu.bot_messages(ana.id)
         if not welcome or "Welcome to Porchlight" not in welcome[0].text:
             raise SmokeFailure(f"the installed bot did not answer /start\n{output}")
-        if code != 0 or "Traceback" in output or "Porchlight is up" not in output:
+        if code != 0 or "Traceback" in output or "Starting Porchlight as" not in output:
             raise SmokeFailure(f"the installed bot exited with {code}\n{output}")
         return output
     finally:
@@ -153,7 +153,7 @@ def main() -> int:
         except (SmokeFailure, subprocess.CalledProcessError) as error:
             print(f"wheel check FAILED: {error}", file=sys.stderr)
             return 1
-    [start_line] = [line for line in output.splitlines() if "Porchlight is up" in line]
+    [start_line] = [line for line in output.splitlines() if "Starting Porchlight as" in line]
     step(f"passed in {time.monotonic() - started:.0f} s; {start_line.split(': ', 1)[1]}")
     return 0
 
