@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench lint check migrate i18n clean
+.PHONY: run test wheel-check bench lint check migrate i18n clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Porchlight needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -24,6 +24,10 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Build the wheel, install it into a fresh venv outside the tree, and talk to the installed bot.
+wheel-check: $(STAMP)
+	$(PY) -m tests.wheel_smoke
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -4,40 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import warnings
 
 from telegram.warnings import PTBUserWarning
 
 from bot.config import ConfigError, Settings, load_settings
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level.upper()
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # Our conversations are per chat and user on purpose; PTB's per_message hint is noise.
-    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-
-
-def run(settings: Settings) -> None:
-    from bot.app import ALLOWED_UPDATES, build_application
-
-    app = build_application(settings)
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+from bot.logs import configure_logging
 
 
 async def migrate(settings: Settings) -> int:
@@ -67,16 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.token)
+    # Our conversations are per chat and user on purpose; PTB's per_message hint is noise.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     if args.command == "migrate":
         return asyncio.run(migrate(settings))
     if args.command == "check":
         from bot.check import check
 
         return asyncio.run(check(settings))
-    asyncio.run(migrate(settings))
-    run(settings)
-    return 0
+    from bot.startup import serve
+
+    # Migrations are applied when storage opens, once Telegram has accepted the token.
+    return serve(settings)
 
 
 if __name__ == "__main__":

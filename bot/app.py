@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
-from bot import broadcasts
+from bot import broadcasts, startup
 from bot.budget import TelegramBudget
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
@@ -146,6 +146,7 @@ async def _post_init(app: PorchApp) -> None:
     porch.drainer = Drainer(porch.store, app.bot, surge=surge)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
+    await startup.announce(app, porch.settings)
 
 
 def schedule_jobs(app: PorchApp, settings: Settings) -> None:

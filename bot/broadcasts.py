@@ -118,13 +118,16 @@ async def run_weekly(store: Store, settings: Settings, fire: datetime) -> Broadc
 
 async def catch_up_weekly(store: Store, settings: Settings, now: datetime) -> Broadcast | None:
     """At start: a run missed while the bot was down goes out once if it is less than
-    BROADCAST_GRACE late, and is skipped (and logged) otherwise."""
+    BROADCAST_GRACE late, and is skipped (and logged) otherwise. A deployment that did not
+    exist yet at the last scheduled time (a brand-new database) missed nothing."""
     fire = previous_fire(weekly_trigger(settings.safety_broadcast_cron, settings.zone), now)
     if fire is None:
         return None
     async with store.read() as tx:
         done = await tx.broadcasts.get_by_key(week_key(fire, settings.zone))
-    if done is not None:
+        # load_library runs first at every start, so this is set from the very first one.
+        since = await tx.library.first_loaded_at()
+    if done is not None or since is None or since > fire:
         return None
     late = now - fire
     if late > settings.grace:

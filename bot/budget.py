@@ -222,7 +222,7 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
                 if attempt >= self.policy.attempts:
                     raise
                 delay = self.policy.backoff * 2 ** (attempt - 1)
-                log.info(
+                log.debug(
                     "%s to %s failed (%s): retry %d in %.2fs", endpoint, chat, error, attempt, delay
                 )
                 attempt += 1

@@ -7,6 +7,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Settings
+from bot.startup import token_rejected, unreachable
 from storage.db import connect, pending_migrations
 
 OK, WARN, PROBLEM = "OK     ", "WARNING", "PROBLEM"
@@ -36,19 +37,11 @@ async def _check_telegram(settings: Settings, report: Report) -> None:
     bot = Bot(settings.token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
     try:
         await bot.initialize()
-    except InvalidToken:
-        report.say(
-            PROBLEM,
-            "Telegram rejected BOT_TOKEN: copy the token again from @BotFather "
-            "(/mybots → your bot → API Token) into .env",
-        )
+    except InvalidToken as error:
+        report.say(PROBLEM, token_rejected(settings, error))
         return
     except NetworkError as error:
-        report.say(
-            PROBLEM,
-            f"cannot reach the Bot API at {api} ({error}): check the network, "
-            "or TELEGRAM_API_URL if you run your own Bot API server",
-        )
+        report.say(PROBLEM, unreachable(settings, error))
         return
     me = bot.bot
     report.say(OK, f"connected to Telegram as @{me.username} (id {me.id})")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("en", "es")
@@ -39,9 +40,12 @@ class Settings(BaseSettings):
     default_language: str = "en"
     telegram_api_url: str = TELEGRAM_API_URL
     webhook_url: str | None = None
+    # The path the bot listens at; by default the path of WEBHOOK_URL.
+    webhook_path: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
-    webhook_secret: SecretStr | None = None
+    # Validated even when unset: it is required in webhook mode.
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     # Abuse limits: a resident may file this many tips per rolling hour, and send this many
     # messages per minute before the bot asks them to slow down.
     broadcast_grace: str = "6h"
@@ -114,6 +118,57 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("webhook_url", "webhook_path")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a URL; it is the public address Telegram posts updates to, "
+                "like https://bot.example.org/telegram"
+            )
+        if parts.scheme != "https" and info.data.get("telegram_api_url") == TELEGRAM_API_URL:
+            raise ValueError("must start with https://: Telegram delivers webhooks over HTTPS only")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            if info.data.get("webhook_url"):
+                raise ValueError(
+                    "is required when WEBHOOK_URL is set: Telegram sends it with every update, "
+                    "and the bot refuses requests without it, so nobody can forge updates"
+                )
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value().strip()):
+            raise ValueError("must be 1 to 256 characters of A-Z a-z 0-9 _ -")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def listen_path(self) -> str:
+        """Where the webhook server listens: WEBHOOK_PATH, or else the path of WEBHOOK_URL."""
+        path = self.webhook_path
+        if path is None:
+            path = urlsplit(self.webhook_url or "").path
+        return "/" + path.strip("/")
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -136,6 +191,8 @@ _HINTS = {
     "BOT_TOKEN=123456789:AAE...",
     "officer_chat_id": "Put the officers' group id in .env as OFFICER_CHAT_ID=-1001234567890 "
     "(README: 'Find the officer chat id').",
+    "webhook_secret": "Make one with: python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(32))' and put it in .env as WEBHOOK_SECRET=...",
 }
 
 

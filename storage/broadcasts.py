@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
@@ -114,6 +115,14 @@ class LibraryRepo:
         ) as c:
             row = await c.fetchone()
         return _tip(row) if row else None
+
+    async def first_loaded_at(self) -> datetime | None:
+        """When the shipped library was first loaded: the first start of this deployment."""
+        async with self.conn.execute(
+            "SELECT min(created_at) FROM safety_tips WHERE added_by IS NULL"
+        ) as c:
+            row = await c.fetchone()
+        return from_text(row[0]) if row and row[0] else None
 
     async def mark_broadcast(self, tip_id: int) -> None:
         await self.conn.execute(

@@ -18,6 +18,7 @@ import pytest
 from bot.app import ALLOWED_UPDATES, PorchApp, build_application, porch_of
 from bot.budget import RetryPolicy, TelegramBudget
 from bot.config import Settings, load_settings
+from bot.startup import webhook_options
 from tests.clock import MovableClock
 from tests.telegram.drivers import GroupChat, Officer, Person
 from tests.telegram.emulator import BotApiEmulator
@@ -61,7 +62,8 @@ class World:
         )
 
     async def start_bot(self) -> PorchApp:
-        """Start the bot the way `run_polling` does, without taking over the event loop."""
+        """Start the bot the way `run_polling` (or `run_webhook`, when the settings have a
+        WEBHOOK_URL) does, without taking over the event loop."""
         app = build_application(self.settings(), clock=self.clock, budget_clock=self.monotonic)
         # Stories keep the retry policy's shape but not its waiting (back-off 20 ms, not 0.5 s).
         porch_budget(app).policy = RetryPolicy(backoff=RETRY_BACKOFF)
@@ -69,7 +71,13 @@ class World:
         if app.post_init is not None:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES)
+        settings = porch_of(app).settings
+        if settings.webhook_url:
+            await app.updater.start_webhook(**webhook_options(settings))
+        else:
+            await app.updater.start_polling(
+                poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
+            )
         await app.start()
         self.app = app
         return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from bot.broadcasts import run_weekly, shipped_library
 from bot.schedule import previous_fire, week_key, weekly_trigger
 from tests.conftest import World
-from tests.telegram.emulator import User
+from tests.telegram.emulator import BotApiEmulator, User
 
 MADRID = ZoneInfo("Europe/Madrid")
 MONDAY_18H_UTC = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
@@ -231,3 +232,21 @@ async def test_the_bots_own_pacing_stays_inside_telegrams_limits(world: World) -
     await fire_weekly_job(world)
     assert [len(tips_received(world, user)) for user in residents] == [1] * 60
     assert not any(call.error_code == 429 for call in world.emu.calls)
+
+
+@pytest.mark.parametrize("late", [timedelta(hours=1), timedelta(hours=16)])
+async def test_a_brand_new_deployment_missed_no_weekly_broadcast(
+    emulator: BotApiEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, late: timedelta
+) -> None:
+    world = World(emulator, tmp_path)
+    world.clock.set(MONDAY_18H_UTC + late)
+    with caplog.at_level(logging.INFO):
+        await world.start_bot()
+        await world.settle()
+    try:
+        async with world.porch.store.read() as tx:
+            assert await tx.broadcasts.get_by_key("weekly:2026-W49") is None
+        assert "missed" not in caplog.text
+        assert "Starting Porchlight as @porchlight_test_bot" in caplog.text
+    finally:
+        await world.stop_bot()

@@ -8,6 +8,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.check import check
+from bot.config import ConfigError, load_settings
 from tests.conftest import World
 from tests.telegram.emulator import BotApiEmulator
 
@@ -84,3 +85,26 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         "tips",
         "help",
     }
+
+
+def test_webhook_mode_needs_a_secret_and_listens_at_the_url_path() -> None:
+    required = {"bot_token": "123456:ABCdefgh", "officer_chat_id": -100, "_env_file": None}
+    with pytest.raises(ConfigError) as error:
+        load_settings(**required, webhook_url="https://bot.example.org/tg")
+    assert "WEBHOOK_SECRET is required when WEBHOOK_URL is set" in str(error.value)
+    assert "secrets.token_urlsafe" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(**required, webhook_url="http://bot.example.org/tg", webhook_secret="s")
+    assert "WEBHOOK_URL must start with https://" in str(error.value)
+    settings = load_settings(
+        **required, webhook_url="https://bot.example.org/tg/", webhook_secret="s"
+    )
+    assert settings.listen_path == "/tg"
+    settings = load_settings(
+        **required,
+        webhook_url="https://bot.example.org/tg",
+        webhook_path="internal/hook",
+        webhook_secret="s",
+    )
+    assert settings.listen_path == "/internal/hook"
+    assert load_settings(**required, webhook_url="").webhook_url is None
