@@ -23,7 +23,17 @@ from bot.calendar import event_ics
 from bot.event_time import parse_when
 from bot.events import Rsvp
 from bot.i18n import N_, plain
-from handlers.common import Context, answer, buttons, keyboard, pressed, said_from
+from handlers.common import (
+    Context,
+    answer,
+    buttons,
+    callback_parts,
+    keyboard,
+    parse_int,
+    parse_ref,
+    pressed,
+    said_from,
+)
 from handlers.officers import from_officer, is_officer, officer_t
 from storage.events import NewEvent
 
@@ -177,11 +187,11 @@ async def on_capacity(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or not message.text:
         return None
-    text = message.text.strip()
-    if not text.isdigit() or not 0 < int(text) <= 100_000:
+    capacity = parse_int(message.text.strip(), high=100_000)
+    if capacity is None:
         await message.reply_html(officer_t(context, "events.capacity_invalid"))
         return None
-    _draft(context)["capacity"] = int(text)
+    _draft(context)["capacity"] = capacity
     return await _preview(message, context)
 
 
@@ -312,12 +322,13 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return ConversationHandler.END
-    _, action, raw = (query.data or "::").split(":", 2)
+    _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
     if not await is_officer(context, user.id):
         await answer(query, officer_t(context, "officer.not_member"))
         return ConversationHandler.END
-    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
     if event is None or event.status == "cancelled":
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
@@ -383,10 +394,11 @@ async def on_cancel_event_command(update: Update, context: Context) -> None:
         return
     message, user = found
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    event_id = parse_ref(args[0]) if len(args) == 1 else None
+    if event_id is None:
         await message.reply_html(officer_t(context, "events.cancel_usage"))
         return
-    await _cancel(context, message, int(args[0].lstrip("#")), user.id)
+    await _cancel(context, message, event_id, user.id)
 
 
 # Residents --------------------------------------------------------------------------------------
@@ -415,8 +427,8 @@ async def on_event_link(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    raw = message.text.rsplit("-", 1)[-1]
-    event = await events.get(context.porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(message.text.rsplit("-", 1)[-1])
+    event = await events.get(context.porch.store, event_id) if event_id else None
     if event is None or event.status != "announced":
         await message.reply_html(context.t("common.stale"))
         return
@@ -431,9 +443,10 @@ async def on_rsvp(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, choice, raw = (query.data or "::").split(":", 2)
+    _, choice, raw = callback_parts(query.data, 3)
     porch, lang = context.porch, context.lang
-    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
     if event is None:
         await answer(query, context.t("common.stale"))
         return
@@ -478,18 +491,18 @@ async def on_rating(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    parts = (query.data or "").split(":")
+    _, raw_event, raw_rating = callback_parts(query.data, 3)
+    event_id, rating = parse_int(raw_event), parse_int(raw_rating, high=5)
     ok = (
-        len(parts) == 3
-        and parts[1].isdigit()
-        and parts[2].isdigit()
-        and await events.rate(context.porch.store, int(parts[1]), user.id, int(parts[2]))
+        event_id is not None
+        and rating is not None
+        and await events.rate(context.porch.store, event_id, user.id, rating)
     )
     if not ok:
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
-    await query.edit_message_text(context.t("events.thanks_rating", rating=parts[2]))
+    await query.edit_message_text(context.t("events.thanks_rating", rating=rating))
 
 
 # The alarm clock --------------------------------------------------------------------------------

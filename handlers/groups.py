@@ -19,7 +19,7 @@ from telegram.ext import filters as f
 
 from bot import groups, residents
 from bot.i18n import plain, translate
-from handlers.common import Context, answer
+from handlers.common import Context, answer, callback_parts, parse_chat_id
 from handlers.officers import is_officer
 
 PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
@@ -61,15 +61,16 @@ async def on_group_decision(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, action, raw = (query.data or "::").split(":", 2)
+    _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
     lang = porch.officers.language
     if not await is_officer(context, user.id):
         await answer(query, translate(lang, "officer.not_member"))
         return
+    chat_id = parse_chat_id(raw)
     group = (
-        await groups.decide(porch.store, int(raw), approve=action == "ok", officer_id=user.id)
-        if raw.lstrip("-").isdigit()
+        await groups.decide(porch.store, chat_id, approve=action == "ok", officer_id=user.id)
+        if chat_id is not None
         else None
     )
     if group is None:

@@ -9,7 +9,7 @@ from telegram.ext import filters as f
 from bot import relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
-from handlers.common import Context, answer, said_from
+from handlers.common import Context, answer, parse_int, said_from
 from handlers.report import offer_quick_tip
 
 PRIVATE = f.ChatType.PRIVATE
@@ -57,8 +57,7 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or context.user_data is None:
         return
-    raw = (query.data or "").removeprefix("add:")
-    tip_id = int(raw) if raw.isdigit() else 0
+    tip_id = parse_int((query.data or "").removeprefix("add:"))
     async with context.porch.store.read() as tx:
         tip = await tx.tips.get(tip_id) if tip_id else None
     if tip is None or tip.resident_id != user.id:
