@@ -20,7 +20,7 @@ from telegram.ext import filters as f
 
 from bot import broadcasts
 from handlers.common import Context, answer, keyboard
-from handlers.officers import from_officer, is_officer, officer_t
+from handlers.officers import from_officer, officer_of, officer_t
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
@@ -94,13 +94,13 @@ async def on_kind(update: Update, context: Context) -> Step:
 
 
 async def on_confirm(update: Update, context: Context) -> Step:
-    query, user = update.callback_query, update.effective_user
+    query = update.callback_query
     draft = _draft(context)
-    if query is None or user is None or "kind" not in draft:
+    if query is None or "kind" not in draft:
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
-    if not await is_officer(context, user.id):
-        await answer(query, officer_t(context, "officer.not_member"))
+    user = await officer_of(update, context)
+    if user is None:
         return ConversationHandler.END
     await answer(query)
     await query.edit_message_reply_markup(None)

@@ -34,7 +34,7 @@ from handlers.common import (
     pressed,
     said_from,
 )
-from handlers.officers import from_officer, is_officer, officer_t
+from handlers.officers import from_officer, officer_of, officer_t
 from storage.events import NewEvent
 
 log = logging.getLogger(__name__)
@@ -319,13 +319,13 @@ async def officer_events(update: Update, context: Context) -> None:
 
 
 async def on_officer_button(update: Update, context: Context) -> Step:
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
+    query = update.callback_query
+    if query is None:
         return ConversationHandler.END
     _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
-    if not await is_officer(context, user.id):
-        await answer(query, officer_t(context, "officer.not_member"))
+    user = await officer_of(update, context)
+    if user is None:
         return ConversationHandler.END
     event_id = parse_int(raw)
     event = await events.get(porch.store, event_id) if event_id else None

@@ -45,3 +45,41 @@ async def test_forged_numbers_are_refused_politely(
     async with world.porch.store.read() as tx:
         event = await tx.events.get(1)
     assert event is not None and event.status == "announced"  # nothing was cancelled
+
+
+async def test_a_failed_membership_check_asks_to_try_again(world: World) -> None:
+    from tests.test_tip_line import file_tip
+
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    before = len(alice.inbox)
+    world.emu.fail_next("getChatMember", error_code=500, description="Internal Server Error")
+    await officer.replies_to(card, text="We are on our way.")
+    answer = world.officer_chat.last_message().text
+    assert "could not check your membership" in answer and "try again" in answer
+    assert "Only members" not in answer
+    assert len(alice.inbox) == before
+    await officer.replies_to(card, text="We are on our way.")  # Telegram answers again
+    assert "We are on our way." in alice.last_message().text
+
+
+async def test_officer_buttons_pressed_elsewhere_are_refused_without_asking_telegram(
+    world: World,
+) -> None:
+    officer = world.officer("Sergeant")
+    await create_event(world, officer)
+    checks = len(world.emu.calls_to("getChatMember"))
+    residents = [world.resident(f"Resident {n}") for n in range(30)]
+    forged = ["evo:cancel:1", "evo:time:1", "grp:ok:-100123", "bs:yes", "bk:alert", "ne:save"]
+    for n, resident in enumerate(residents):
+        await resident.says("/start")
+        await resident.taps_data(resident.last_message(), forged[n % len(forged)])
+        assert resident.last_answer() == "This button is for officers, in the officer chat."
+    await residents[0].says("/broadcast")
+    assert "for officers, in the officer chat" in residents[0].last_message().text
+    assert len(world.emu.calls_to("getChatMember")) == checks
+    assert world.emu.unanswered_callback_queries() == []
+    async with world.porch.store.read() as tx:
+        event = await tx.events.get(1)
+    assert event is not None and event.status == "announced"
