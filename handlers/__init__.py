@@ -30,8 +30,9 @@ async def flush_persistence(update: Update, context: Context) -> None:
 def register(app: Application, officer_chat_id: int) -> None:
     # Group -2: guards that run before anything else (resident registration, flood control).
     app.add_handler(TypeHandler(Update, ensure_resident), group=-2)
-    # Group -1: officer buttons pressed outside the officer chat are refused here.
-    officers.register_guards(app)
+    # Group -1: officer buttons pressed outside the officer chat are refused; replies to a
+    # tip's thread are relayed (and go no further, whatever conversation the officer is in).
+    officers.register_guards(app, officer_chat_id)
     # Group 0, first match wins: officer chat, then the report conversation (it owns /start
     # report and every step), then residents' commands, then anything else in private chats.
     officers.register(app, officer_chat_id)

@@ -20,7 +20,7 @@ from telegram.ext import filters as f
 
 from bot import broadcasts
 from handlers.common import Context, answer, keyboard
-from handlers.officers import from_officer, officer_of, officer_t
+from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
@@ -41,7 +41,9 @@ async def start(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
-    await message.reply_html(officer_t(context, "broadcast.ask_text"))
+    await message.reply_html(
+        officer_t(context, "broadcast.ask_text"), reply_markup=reply_prompt(message)
+    )
     return WRITE
 
 
@@ -179,8 +181,8 @@ def register(app: Application, officer_chat_id: int) -> None:
     ]
     states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
         WRITE: [
-            MessageHandler(officer_chat & ~f.REPLY & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
-            MessageHandler(officer_chat & ~f.REPLY & ~f.COMMAND, on_unusable),
+            MessageHandler(officer_chat & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
+            MessageHandler(officer_chat & ~f.COMMAND, on_unusable),
         ],
         KIND: [CallbackQueryHandler(on_kind, pattern=r"^bk:")],
         CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:(yes|no)$")],

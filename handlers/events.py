@@ -34,7 +34,7 @@ from handlers.common import (
     pressed,
     said_from,
 )
-from handlers.officers import from_officer, officer_of, officer_t
+from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 from storage.events import NewEvent
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ async def new_event(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["event"] = {}
-    await message.reply_html(officer_t(context, "events.ask_title"))
+    await message.reply_html(
+        officer_t(context, "events.ask_title"), reply_markup=reply_prompt(message)
+    )
     return TITLE
 
 
@@ -92,7 +94,9 @@ async def on_title(update: Update, context: Context) -> Step:
     if message is None or not message.text:
         return None
     _draft(context)["title"] = message.text.strip()[:200]
-    await message.reply_html(officer_t(context, "events.ask_start"))
+    await message.reply_html(
+        officer_t(context, "events.ask_start"), reply_markup=reply_prompt(message)
+    )
     return START
 
 
@@ -111,7 +115,7 @@ async def on_start(update: Update, context: Context) -> Step:
         return None
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "")
+        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
         return None
     _draft(context)["start"] = moment.isoformat()
     await message.reply_html(
@@ -130,7 +134,10 @@ async def on_end(update: Update, context: Context) -> Step:
         moment, same_day_problem = _parse(context, f"{start:%Y-%m-%d} {message.text}")
         problem = problem if same_day_problem and moment is None else None
     if moment is None or moment <= start:
-        await message.reply_html(problem or officer_t(context, "events.end_before_start"))
+        await message.reply_html(
+            problem or officer_t(context, "events.end_before_start"),
+            reply_markup=reply_prompt(message),
+        )
         return None
     draft["end"] = moment.isoformat()
     return await _ask_place(message, context)
@@ -142,7 +149,9 @@ async def on_end_skip(update: Update, context: Context) -> Step:
 
 
 async def _ask_place(message: Message, context: Context) -> Step:
-    await message.reply_html(officer_t(context, "events.ask_place"))
+    await message.reply_html(
+        officer_t(context, "events.ask_place"), reply_markup=reply_prompt(message)
+    )
     return PLACE
 
 
@@ -189,7 +198,9 @@ async def on_capacity(update: Update, context: Context) -> Step:
         return None
     capacity = parse_int(message.text.strip(), high=100_000)
     if capacity is None:
-        await message.reply_html(officer_t(context, "events.capacity_invalid"))
+        await message.reply_html(
+            officer_t(context, "events.capacity_invalid"), reply_markup=reply_prompt(message)
+        )
         return None
     _draft(context)["capacity"] = capacity
     return await _preview(message, context)
@@ -373,7 +384,7 @@ async def on_new_time(update: Update, context: Context) -> Step:
         return ConversationHandler.END
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "")
+        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
         return None
     porch = context.porch
     moved = await events.move(
@@ -537,7 +548,7 @@ async def reschedule(app: Application) -> None:
 
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
-    text = officer_chat & f.TEXT & ~f.COMMAND & ~f.REPLY
+    text = officer_chat & f.TEXT & ~f.COMMAND  # a reply to a prompt is an answer too
     Handlers = list[BaseHandler[Update, Context, Any]]
     entry: Handlers = [
         CommandHandler("newevent", new_event, filters=officer_chat),

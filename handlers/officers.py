@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from telegram import Message, Update, User
+from telegram import ForceReply, Message, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -100,6 +100,17 @@ async def officer_of(update: Update, context: Context) -> User | None:
     return user
 
 
+def reply_prompt(message: Message) -> ForceReply | None:
+    """Markup for a question to the officer who wrote `message`: their client opens a reply to
+    it (selective: only them, not the whole chat). A bot that is not an administrator of the
+    officer chat sees only such replies. Nothing when `message` is the bot's own (after a
+    button press), as a selective ForceReply would then invite nobody."""
+    author = message.from_user
+    if author is None or author.is_bot:
+        return None
+    return ForceReply(selective=True)
+
+
 def officer_t(context: Context, key: str, **values: object) -> str:
     """A message for the officer chat, in its language."""
     return translate(context.porch.officers.language, key, **values)
@@ -124,12 +135,23 @@ async def _tip_of_reply(context: Context, message: Message) -> tuple[int, str] |
 
 
 async def on_officer_reply(update: Update, context: Context) -> None:
+    """Group -1: a reply to a message of a tip's thread goes to the resident, even while the
+    officer is in the middle of a conversation (/broadcast, /newevent), and is never taken as
+    that conversation's answer. Any other reply carries on to group 0, where a conversation
+    takes it exactly like a plain message (an answer to its prompt) or nobody does."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     found = await _tip_of_reply(context, message)
     if found is None or found[1] == "note":
-        return  # officers' own talk
+        return  # not for a resident: a conversation's answer, or officers' own talk
+    await _relay(update, context, message, user, found[0])
+    raise ApplicationHandlerStop
+
+
+async def _relay(
+    update: Update, context: Context, message: Message, user: User, tip_id: int
+) -> None:
     if await officer_of(update, context) is None:
         return
     said = said_from(message)
@@ -140,7 +162,7 @@ async def on_officer_reply(update: Update, context: Context) -> None:
     await relay.relay_officer_reply(
         porch.store,
         porch.officers,
-        tip_id=found[0],
+        tip_id=tip_id,
         officer_id=user.id,
         said=said,
         source_message_id=message.message_id,
@@ -201,9 +223,11 @@ async def on_officer_membership(update: Update, context: Context) -> None:
 OFFICER_ONLY = ["note", "broadcast", "addtip", "tips", "newevent", "cancelevent"]
 
 
-def register_guards(app: Application) -> None:
-    """Group -1: refusals that need no handler of group 0."""
+def register_guards(app: Application, officer_chat_id: int) -> None:
+    """Group -1: what must happen before any conversation of group 0 sees the update."""
     app.add_handler(CallbackQueryHandler(guard_officer_buttons, pattern=OFFICER_BUTTONS), group=-1)
+    officer_replies = f.Chat(officer_chat_id) & f.REPLY & ~f.COMMAND
+    app.add_handler(MessageHandler(officer_replies, on_officer_reply), group=-1)
 
 
 def register(app: Application, officer_chat_id: int) -> None:
@@ -213,5 +237,4 @@ def register(app: Application, officer_chat_id: int) -> None:
     app.add_handler(
         CommandHandler(OFFICER_ONLY, refuse_elsewhere, filters=~officer_chat & ~f.ChatType.GROUPS)
     )
-    app.add_handler(MessageHandler(officer_chat & f.REPLY & ~f.COMMAND, on_officer_reply))
     app.add_handler(ChatMemberHandler(on_officer_membership, ChatMemberHandler.CHAT_MEMBER))
