@@ -98,8 +98,15 @@ async def on_language_chosen(update: Update, context: Context) -> None:
 
 
 async def on_cancel_idle(update: Update, context: Context) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(context.t("common.nothing_to_cancel"))
+    """/cancel outside a report: ends "Add information to #N" (from /mytips), if chosen."""
+    message = update.effective_message
+    if message is None:
+        return
+    adding = context.user_data.pop("adding_to", None) if context.user_data is not None else None
+    if adding is not None:
+        await message.reply_html(context.t("mytips.add_cancelled", ref=adding))
+    else:
+        await message.reply_html(context.t("common.nothing_to_cancel"))
 
 
 def register(app: Application) -> None:

@@ -61,3 +61,12 @@ def test_chat_ids_may_be_negative() -> None:
     assert parse_chat_id("42") == 42
     assert parse_chat_id("--1") is None and parse_chat_id("-") is None
     assert parse_chat_id("-²") is None and parse_chat_id("-0") is None
+
+
+def test_a_shared_name_is_built_one_way() -> None:
+    from bot.tips import reporter_name
+
+    assert reporter_name("Alice", "Walker", "alice_w") == "Alice Walker (@alice_w)"
+    assert reporter_name("Alice", None, None) == "Alice"
+    assert reporter_name(None, None, "alice_w") == "@alice_w"
+    assert reporter_name("", None, None) is None

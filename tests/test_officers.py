@@ -152,3 +152,51 @@ async def test_a_reply_to_a_tip_reaches_the_resident_even_in_the_middle_of_a_wiz
     await officer.taps("📣 Announcement")
     preview = world.officer_chat.last_message()
     assert "Meeting moved to Friday" in preview.text and not preview.photo
+
+
+async def test_cancel_ends_adding_information_to_a_tip(world: World) -> None:
+    from tests.test_tip_line import file_tip
+
+    alice = world.resident("Alice")
+    await file_tip(world, alice)
+    world.officer_chat.skip_existing()
+    await alice.says("/mytips")
+    await alice.taps("Add information to #1")
+    await alice.says("/cancel")
+    assert "nothing more will be added to tip #1" in alice.last_message().text
+    await alice.says("My cat is lost")  # unrelated: offered as a new tip, not added to #1
+    assert "Send this to officers as a tip?" in alice.last_message().text
+    await alice.says("/cancel")
+    assert "There is nothing to cancel" in alice.last_message().text
+    await alice.says("/mytips")
+    await alice.taps("Add information to #1")
+    await alice.says("The van is back")
+    assert "Added to your tip #1" in alice.last_message().text
+    await alice.says("Unrelated again")  # the mode ends after the first message
+    assert "Send this to officers as a tip?" in alice.last_message().text
+    follow_ups = [
+        m.text for m in world.officer_chat.bot_messages() if "Follow-up" in (m.text or "")
+    ]
+    assert len(follow_ups) == 1 and "The van is back" in follow_ups[0]
+
+
+async def test_the_preview_shows_the_name_officers_will_see(world: World) -> None:
+    alice = world.resident("Alice", last_name="Walker", username="alice_w")
+    await alice.says("/report")
+    await alice.taps("Suspicious vehicle")
+    await alice.says("White van again")
+    await alice.taps("Skip")
+    await alice.taps("Skip")
+    await alice.taps("Share my name with officers")
+    assert "Alice Walker (@alice_w)" in alice.last_message().text
+    await alice.taps("Send")
+    card = await world.officer_chat.next_message()
+    assert "Alice Walker (@alice_w)" in card.text
+    bob = world.resident("Bob")  # no last name, no username
+    await bob.says("/report")
+    await bob.taps("Vandalism")
+    await bob.says("Graffiti")
+    await bob.taps("Skip")
+    await bob.taps("Skip")
+    await bob.taps("Share my name with officers")
+    assert "Bob" in bob.last_message().text and "(@" not in bob.last_message().text
