@@ -36,6 +36,7 @@ from handlers.common import (
 )
 from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 from storage.events import NewEvent
+from storage.models import Event
 
 log = logging.getLogger(__name__)
 TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
@@ -363,18 +364,53 @@ async def on_officer_button(update: Update, context: Context) -> Step:
         key = "events.announced" if count else "events.not_announced"
         await message.reply_html(officer_t(context, key, ref=event.id, count=count or 0))
     elif action == "cancel":
-        await _cancel(context, message, event.id, user.id)
+        await _ask_cancel(context, message, event)
     return ConversationHandler.END
 
 
-async def _cancel(context: Context, message: Message, event_id: int, officer_id: int) -> None:
+async def _ask_cancel(context: Context, message: Message, event: Event) -> None:
+    """Cancelling tells every attendee at once: ask first."""
+    count = await events.attendee_count(context.porch.store, event.id)
+    await message.reply_html(
+        officer_t(context, "events.cancel_confirm", ref=event.id, title=event.title, count=count),
+        reply_markup=keyboard(
+            context.porch.officers.language,
+            [
+                [
+                    ("events.cancel_yes", f"evc:yes:{event.id}"),
+                    ("events.cancel_keep", f"evc:no:{event.id}"),
+                ]
+            ],
+        ),
+    )
+
+
+async def on_cancel_confirmed(update: Update, context: Context) -> None:
+    """Yes, cancel it / Keep it, under the question of _ask_cancel."""
+    query = update.callback_query
+    if query is None:
+        return
+    _, choice, raw = callback_parts(query.data, 3)
+    user = await officer_of(update, context)
+    if user is None:
+        return
     porch = context.porch
-    cancelled = await events.cancel(porch.store, porch.settings, event_id, officer_id=officer_id)
-    if cancelled is None:
-        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
+    answered = not isinstance(query.message, Message) or query.message.reply_markup is None
+    if event is None or event.status == "cancelled" or choice not in ("yes", "no") or answered:
+        await answer(query, context.t("common.stale"))
+        return
+    await answer(query)
+    if choice == "no":
+        await query.edit_message_text(officer_t(context, "events.cancel_kept", ref=event.id))
+        return
+    cancelled = await events.cancel(porch.store, porch.settings, event.id, officer_id=user.id)
+    if cancelled is None:  # a colleague was quicker
+        await query.edit_message_text(officer_t(context, "events.unknown", ref=event.id))
         return
     await reschedule(context.application)
-    await message.reply_html(officer_t(context, "events.cancelled_officer", ref=event_id))
+    await query.edit_message_text(officer_t(context, "events.cancelled_officer", ref=event.id))
 
 
 async def on_new_time(update: Update, context: Context) -> Step:
@@ -403,13 +439,17 @@ async def on_cancel_event_command(update: Update, context: Context) -> None:
     found = await from_officer(update, context)
     if found is None:
         return
-    message, user = found
+    message, _ = found
     args = context.args or []
     event_id = parse_ref(args[0]) if len(args) == 1 else None
     if event_id is None:
         await message.reply_html(officer_t(context, "events.cancel_usage"))
         return
-    await _cancel(context, message, event_id, user.id)
+    event = await events.get(context.porch.store, event_id)
+    if event is None or event.status == "cancelled":
+        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
+        return
+    await _ask_cancel(context, message, event)
 
 
 # Residents --------------------------------------------------------------------------------------
@@ -552,7 +592,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     Handlers = list[BaseHandler[Update, Context, Any]]
     entry: Handlers = [
         CommandHandler("newevent", new_event, filters=officer_chat),
-        CallbackQueryHandler(on_officer_button, pattern=r"^evo:(time|announce|cancel):\d+$"),
+        CallbackQueryHandler(on_officer_button, pattern=r"^evo:time:\d+$"),
     ]
     states: dict[object, Handlers] = {
         TITLE: [MessageHandler(text, on_title)],
@@ -581,6 +621,10 @@ def register(app: Application, officer_chat_id: int) -> None:
             fallbacks=fallbacks,
         )
     )
+    # Outside the conversation: announcing or cancelling an event from /events must not end a
+    # /newevent the officer is in the middle of.
+    app.add_handler(CallbackQueryHandler(on_officer_button, pattern=r"^evo:(announce|cancel):\d+$"))
+    app.add_handler(CallbackQueryHandler(on_cancel_confirmed, pattern=r"^evc:(yes|no):\d+$"))
     app.add_handler(CommandHandler("cancelevent", on_cancel_event_command, filters=officer_chat))
     app.add_handler(CommandHandler("events", officer_events, filters=officer_chat))
     app.add_handler(CommandHandler("events", resident_events, filters=PRIVATE))

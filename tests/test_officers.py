@@ -200,3 +200,29 @@ async def test_the_preview_shows_the_name_officers_will_see(world: World) -> Non
     await bob.taps("Skip")
     await bob.taps("Share my name with officers")
     assert "Bob" in bob.last_message().text and "(@" not in bob.last_message().text
+
+
+async def test_cancelling_an_event_asks_for_confirmation_first(world: World) -> None:
+    officer = world.officer("Sergeant")
+    alice = await opted_in(world, "Alice")
+    await create_event(world, officer)
+    await alice.taps("Going")
+    await officer.says("/events")
+    await officer.taps("Cancel event")
+    question = world.officer_chat.last_message()
+    assert "Cancel event #1" in question.text and "1 resident(s)" in question.text
+    await officer.taps("Keep it")
+    assert "is kept" in world.emu.message(world.officer_chat_id, question.message_id).text
+    assert not any("Cancelled" in (m.text or "") for m in alice.inbox)
+    await officer.taps_data(question, "evc:yes:1")  # the answered question's button: stale
+    assert officer.last_answer() == STALE
+    await officer.says("/events")
+    await officer.taps("Cancel event")
+    await officer.taps("Yes, cancel it")
+    assert "cancelled" in world.officer_chat.last_message().text
+    assert sum("Cancelled" in (m.text or "") for m in alice.inbox) == 1
+    await officer.taps_data(world.officer_chat.last_message(), "evc:yes:1")
+    assert officer.last_answer() == STALE
+    assert sum("Cancelled" in (m.text or "") for m in alice.inbox) == 1
+    await officer.says("/cancelevent 1")
+    assert "no event #1, or it is already cancelled" in world.officer_chat.last_message().text
