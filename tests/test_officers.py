@@ -226,3 +226,52 @@ async def test_cancelling_an_event_asks_for_confirmation_first(world: World) -> 
     assert sum("Cancelled" in (m.text or "") for m in alice.inbox) == 1
     await officer.says("/cancelevent 1")
     assert "no event #1, or it is already cancelled" in world.officer_chat.last_message().text
+
+
+async def test_a_broadcast_preview_belongs_to_its_author(world: World) -> None:
+    author, colleague = world.officer("Sergeant"), world.officer("Constable")
+    alice = await opted_in(world, "Alice")
+    await author.says("/broadcast")
+    await author.says("Water main repair on Oak Row")
+    await author.taps("📣 Announcement")
+    preview = world.officer_chat.last_message()
+    await colleague.taps("Cancel", message=preview)  # no broadcast of their own
+    assert (
+        colleague.last_answer()
+        == "Only the officer who wrote this broadcast can send or cancel it."
+    )
+    await colleague.says("/broadcast")  # now with a draft of their own, in the same step
+    await colleague.says("Colleague's own draft")
+    await colleague.taps("🚨 Alert")
+    await colleague.taps("Send", message=preview)
+    assert "Only the officer who wrote" in (colleague.last_answer() or "")
+    assert "Send" in [
+        label for label, _ in world.emu.message(preview.chat_id, preview.message_id).buttons
+    ]
+    before = len(alice.inbox)
+    assert len(alice.inbox) == before
+    await author.taps("Send", message=preview)
+    assert "Water main repair on Oak Row" in alice.last_message().text
+    assert "Colleague's own draft" not in alice.last_message().text
+    await colleague.taps("Cancel")  # the colleague's own preview is theirs to cancel
+    assert "Broadcast cancelled" in world.officer_chat.last_message().text
+    assert world.emu.calls_to("answerCallbackQuery", ok=False) == []
+
+
+async def test_every_press_in_a_broadcast_is_answered_once_even_when_a_step_fails(
+    world: World,
+) -> None:
+    officer = world.officer("Sergeant")
+    await officer.says("/broadcast")
+    await officer.says("x" * 4000)  # would not fit one message with its header
+    assert "too long for one broadcast" in world.officer_chat.last_message().text
+    await officer.says("Short enough")
+    world.emu.fail_next(
+        "sendMessage", chat_id=world.officer_chat_id, error_code=400, description="Bad Request: x"
+    )
+    await officer.taps("🚨 Alert")  # answered, then the preview fails: the error handler
+    await officer.taps("🚨 Alert")  # must not answer again; the officer simply taps again
+    await officer.taps("Send")
+    answers = world.emu.calls_to("answerCallbackQuery")
+    assert len(answers) == len(officer.taps_made) == 3
+    assert world.emu.calls_to("answerCallbackQuery", ok=False) == []
