@@ -45,6 +45,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     safety.register(app, officer_chat_id)
     subscriptions.register(app)
     residents.register(app)
+    officers.register_last(app, officer_chat_id)
     app.add_handler(CallbackQueryHandler(stale_button))
     # Group 1: persist what group 0 changed.
     app.add_handler(TypeHandler(Update, flush_persistence), group=1)

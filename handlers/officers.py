@@ -25,6 +25,7 @@ from telegram.ext import filters as f
 from bot import relay
 from bot.i18n import translate
 from handlers.common import Context, answer, said_from
+from handlers.start import command_list
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +192,45 @@ async def on_note(update: Update, context: Context) -> None:
     )
 
 
+def officer_help(context: Context) -> str:
+    """How the officer chat works, then every officer command from OFFICER_COMMANDS (the
+    officer chat's menu), so help cannot miss one."""
+    from bot.app import OFFICER_COMMANDS  # bot.app imports the handlers: import when used
+
+    lang = context.porch.officers.language
+    return "\n\n".join(
+        [
+            officer_t(context, "help.officer"),
+            officer_t(context, "help.officer_commands")
+            + "\n"
+            + command_list(lang, OFFICER_COMMANDS),
+        ]
+    )
+
+
 async def on_officer_help(update: Update, context: Context) -> None:
     if update.effective_message is not None:
-        await update.effective_message.reply_html(officer_t(context, "help.officer"))
+        await update.effective_message.reply_html(officer_help(context))
+
+
+async def on_officer_cancel_idle(update: Update, context: Context) -> None:
+    """/cancel in the officer chat with no conversation in progress."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(officer_t(context, "officer.nothing_to_cancel"))
+
+
+async def on_officer_unknown_command(update: Update, context: Context) -> None:
+    """Any other command in the officer chat gets the officer help; commands addressed to
+    another bot (/start@otherbot) are not ours to answer."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split(maxsplit=1)[0]
+    if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
+        return
+    await message.reply_html(
+        officer_t(context, "common.unknown_command") + "\n\n" + officer_help(context)
+    )
 
 
 async def refuse_elsewhere(update: Update, context: Context) -> None:
@@ -228,6 +265,14 @@ def register_guards(app: Application, officer_chat_id: int) -> None:
     app.add_handler(CallbackQueryHandler(guard_officer_buttons, pattern=OFFICER_BUTTONS), group=-1)
     officer_replies = f.Chat(officer_chat_id) & f.REPLY & ~f.COMMAND
     app.add_handler(MessageHandler(officer_replies, on_officer_reply), group=-1)
+
+
+def register_last(app: Application, officer_chat_id: int) -> None:
+    """After every officer-chat handler and conversation: /cancel with nothing to cancel, and
+    unknown commands, so every command in the officer chat gets an answer."""
+    officer_chat = f.Chat(officer_chat_id)
+    app.add_handler(CommandHandler("cancel", on_officer_cancel_idle, filters=officer_chat))
+    app.add_handler(MessageHandler(officer_chat & f.COMMAND, on_officer_unknown_command))
 
 
 def register(app: Application, officer_chat_id: int) -> None:

@@ -11,6 +11,7 @@ from bot.i18n import N_, plain
 from bot.relay import Outcome
 from handlers.common import Context, answer, parse_int, said_from
 from handlers.report import offer_quick_tip
+from handlers.start import resident_help
 
 PRIVATE = f.ChatType.PRIVATE
 STATUS = {
@@ -140,7 +141,7 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     """Unknown commands get help, never silence."""
     if update.effective_message is not None:
         await update.effective_message.reply_html(
-            context.t("common.unknown_command") + "\n\n" + context.t("help.resident")
+            context.t("common.unknown_command") + "\n\n" + resident_help(context.lang)
         )
 
 

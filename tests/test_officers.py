@@ -275,3 +275,34 @@ async def test_every_press_in_a_broadcast_is_answered_once_even_when_a_step_fail
     answers = world.emu.calls_to("answerCallbackQuery")
     assert len(answers) == len(officer.taps_made) == 3
     assert world.emu.calls_to("answerCallbackQuery", ok=False) == []
+
+
+async def test_help_lists_every_command_and_every_officer_command_is_answered(
+    world: World,
+) -> None:
+    from bot.app import OFFICER_COMMANDS, RESIDENT_COMMANDS
+
+    alice = world.resident("Alice")
+    await alice.says("/help")
+    shown = alice.last_message().text
+    assert all(f"/{command} " in shown for command in RESIDENT_COMMANDS), shown
+    lucia = world.resident("Lucía", language="es")
+    await lucia.says("/help")
+    assert "Qué puedes hacer" in lucia.last_message().text
+    assert all(f"/{command} " in lucia.last_message().text for command in RESIDENT_COMMANDS)
+
+    officer = world.officer("Sergeant")
+    await officer.says("/help")
+    help_text = world.officer_chat.last_message().text
+    assert all(f"/{command} " in help_text for command in OFFICER_COMMANDS), help_text
+    await officer.says("/frobnicate")
+    answer = world.officer_chat.last_message().text
+    assert "don't know that command" in answer and "/broadcast " in answer
+    await officer.says("/cancel")
+    assert world.officer_chat.last_message().text == "There is nothing to cancel."
+    before = len(world.officer_chat.bot_messages())
+    await officer.says("/start@some_other_bot")  # another bot's command: not ours
+    assert len(world.officer_chat.bot_messages()) == before
+    await officer.says("/broadcast")
+    await officer.says("/cancel")  # inside a conversation: that conversation's cancel
+    assert "Broadcast cancelled" in world.officer_chat.last_message().text
