@@ -159,6 +159,21 @@ async def audience(store: Store) -> Audience:
     return Audience(people, groups)
 
 
+def room(*, photo: bool) -> int:
+    """How long an officer's broadcast text may be: residents get it under a header (in their
+    language) and the officers' preview adds the recipient count, within one message."""
+    limit = content.CAPTION_LIMIT if photo else content.TEXT_LIMIT
+    header = max(
+        content.visible_length(translate(language, key))
+        for language in SUPPORTED_LANGUAGES
+        for key in ("broadcast.alert_header", "broadcast.announcement_header")
+    )
+    return limit - header - PREVIEW_ROOM
+
+
+PREVIEW_ROOM = 200  # the recipient count under the preview, in any language
+
+
 def officer_message_html(kind: str, text: str, language: str) -> str:
     """What residents see: a header by kind, then the officer's words, escaped."""
     header_key = "broadcast.alert_header" if kind == "alert" else "broadcast.announcement_header"

@@ -279,6 +279,13 @@ async def cancel(
     return cancelled
 
 
+async def attendee_count(store: Store, event_id: int) -> int:
+    """How many residents a cancellation would tell: those who answered Going or Maybe."""
+    async with store.read() as tx:
+        counts = await tx.events.counts(event_id)
+    return counts.going + counts.maybe
+
+
 @dataclass(frozen=True)
 class JobRun:
     job_id: int

@@ -85,6 +85,15 @@ def is_emergency(text: str | None) -> bool:
     return bool(text) and bool(_emergency_pattern().search(_fold(text or "")))
 
 
+def reporter_name(first: str | None, last: str | None, username: str | None) -> str | None:
+    """The name a resident who shares it is shown by: "Alice Walker (@alice_w)". One function
+    for the report's preview and the officers' card, so the preview shows exactly that."""
+    full = " ".join(part for part in (first, last) if part)
+    if full and username:
+        return f"{full} (@{username})"
+    return full or (f"@{username}" if username else None)
+
+
 @dataclass(frozen=True)
 class OfficerChat:
     """Where tips go and how officers read them."""

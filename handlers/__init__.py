@@ -35,8 +35,11 @@ async def flush_persistence(update: Update, context: Context) -> None:
 
 
 def register(app: Application, officer_chat_id: int) -> None:
-    # Group -2: guards that run before anything else (resident registration, flood control).
-    app.add_handler(TypeHandler(Update, ensure_resident), group=-2)
+    # Group -3: guards that run before anything else (resident registration, flood control).
+    app.add_handler(TypeHandler(Update, ensure_resident), group=-3)
+    # Group -2: officer buttons pressed outside the officer chat are refused; replies to a
+    # tip's thread are relayed (and go no further, whatever conversation the officer is in).
+    officers.register_guards(app, officer_chat_id)
     # Group -1: a prompt Telegram kept refusing is repeated at the person's next message.
     app.add_handler(TypeHandler(Update, repeat_lost_prompt), group=-1)
     # Group 0, first match wins: officer chat, then the report conversation (it owns /start
@@ -52,6 +55,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     safety.register(app, officer_chat_id)
     subscriptions.register(app)
     residents.register(app)
+    officers.register_last(app, officer_chat_id)
     app.add_handler(CallbackQueryHandler(stale_button))
     # Group 1: persist what group 0 changed.
     app.add_handler(TypeHandler(Update, flush_persistence), group=1)

@@ -3,6 +3,7 @@ exact recipient count → Send. A delivery report in the officer chat is edited 
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -19,8 +20,9 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts
-from handlers.common import Context, answer, keyboard
-from handlers.officers import from_officer, is_officer, officer_t
+from bot.content import visible_length
+from handlers.common import Context, answer, callback_parts, keyboard, parse_int
+from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
@@ -41,7 +43,9 @@ async def start(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
-    await message.reply_html(officer_t(context, "broadcast.ask_text"))
+    await message.reply_html(
+        officer_t(context, "broadcast.ask_text"), reply_markup=reply_prompt(message)
+    )
     return WRITE
 
 
@@ -49,39 +53,78 @@ async def on_text(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None:
         return None
+    text = (message.caption or "") if message.photo else (message.text or "")
+    room = broadcasts.room(photo=bool(message.photo))
+    if visible_length(html.escape(text, quote=False)) > room:
+        await message.reply_html(
+            officer_t(context, "broadcast.too_long", limit=room), reply_markup=reply_prompt(message)
+        )
+        return None
     draft = _draft(context)
+    draft.update(id=message.message_id, text=text, photo=None)
     if message.photo:
-        draft.update(text=message.caption or "", photo=message.photo[-1].file_id)
-    else:
-        draft.update(text=message.text or "", photo=None)
+        draft["photo"] = message.photo[-1].file_id
+    tag = _tag(message.from_user.id if message.from_user else 0, draft)
     await message.reply_html(
         officer_t(context, "broadcast.ask_kind"),
         reply_markup=keyboard(
             context.porch.officers.language,
-            [[("broadcast.kind_alert", "bk:alert"), ("broadcast.kind_announcement", "bk:ann")]],
+            [
+                [
+                    ("broadcast.kind_alert", f"bk:alert:{tag}"),
+                    ("broadcast.kind_announcement", f"bk:ann:{tag}"),
+                ]
+            ],
         ),
     )
     return KIND
 
 
-async def on_kind(update: Update, context: Context) -> Step:
-    query = update.callback_query
+def _tag(author_id: int, draft: dict[str, Any]) -> str:
+    """Which draft a button belongs to: its author and the message that gave its text."""
+    return f"{author_id}:{draft.get('id', 0)}"
+
+
+async def _own_press(update: Update, context: Context, choices: tuple[str, ...]) -> str | None:
+    """The choice pressed on the presser's own current draft; otherwise the press is answered
+    (a colleague's preview: only its author may act on it; an older preview: stale) and None."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return None
+    _, choice, author, draft_id = callback_parts(query.data, 4)
+    if parse_int(author) != user.id:
+        await answer(query, officer_t(context, "broadcast.not_yours"))
+        return None
     draft = _draft(context)
-    if query is None or query.data not in ("bk:alert", "bk:ann") or "text" not in draft:
+    if choice not in choices or parse_int(draft_id) != draft.get("id") or "text" not in draft:
         await answer(query, context.t("common.stale"))
         return None
-    draft["kind"] = "alert" if query.data == "bk:alert" else "announcement"
+    return choice
+
+
+async def on_foreign_press(update: Update, context: Context) -> None:
+    """A broadcast button pressed by someone with no broadcast in progress."""
+    await _own_press(update, context, ())
+
+
+async def on_kind(update: Update, context: Context) -> Step:
+    query = update.callback_query
+    choice = await _own_press(update, context, ("alert", "ann"))
+    if query is None or choice is None:
+        return None
+    draft = _draft(context)
+    draft["kind"] = "alert" if choice == "alert" else "announcement"
     await answer(query)
-    await query.edit_message_reply_markup(None)
     who = await broadcasts.audience(context.porch.store)
     lang = context.porch.officers.language
     preview = broadcasts.officer_message_html(draft["kind"], draft["text"], lang)
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
+    tag = _tag(query.from_user.id, draft)
     buttons = keyboard(
         context.porch.officers.language,
-        [[("broadcast.send", "bs:yes"), ("broadcast.cancel", "bs:no")]],
+        [[("broadcast.send", f"bs:yes:{tag}"), ("broadcast.cancel", f"bs:no:{tag}")]],
     )
     if not isinstance(query.message, Message):
         return None
@@ -90,21 +133,26 @@ async def on_kind(update: Update, context: Context) -> Step:
         await query.message.reply_html(count, reply_markup=buttons)
     else:
         await query.message.reply_html(preview + "\n\n" + count, reply_markup=buttons)
+    # Only now: if the preview could not be sent, the officer can simply tap again.
+    await query.edit_message_reply_markup(None)
     return CONFIRM
 
 
 async def on_confirm(update: Update, context: Context) -> Step:
-    query, user = update.callback_query, update.effective_user
+    query = update.callback_query
+    choice = await _own_press(update, context, ("yes", "no"))
     draft = _draft(context)
-    if query is None or user is None or "kind" not in draft:
+    if query is None or choice is None:
+        return None
+    if "kind" not in draft:
         await answer(query, context.t("common.stale"))
-        return ConversationHandler.END
-    if not await is_officer(context, user.id):
-        await answer(query, officer_t(context, "officer.not_member"))
-        return ConversationHandler.END
+        return None
+    user = await officer_of(update, context)
+    if user is None:
+        return None
     await answer(query)
     await query.edit_message_reply_markup(None)
-    if query.data == "bs:no" or not isinstance(query.message, Message):
+    if choice == "no" or not isinstance(query.message, Message):
         await context.bot.send_message(
             context.porch.officers.chat_id, officer_t(context, "broadcast.cancelled")
         )
@@ -179,11 +227,11 @@ def register(app: Application, officer_chat_id: int) -> None:
     ]
     states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
         WRITE: [
-            MessageHandler(officer_chat & ~f.REPLY & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
-            MessageHandler(officer_chat & ~f.REPLY & ~f.COMMAND, on_unusable),
+            MessageHandler(officer_chat & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
+            MessageHandler(officer_chat & ~f.COMMAND, on_unusable),
         ],
         KIND: [CallbackQueryHandler(on_kind, pattern=r"^bk:")],
-        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:(yes|no)$")],
+        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:")],
     }
     fallbacks: list[BaseHandler[Update, Context, Any]] = [
         CommandHandler("cancel", on_cancel, filters=officer_chat)
@@ -197,6 +245,7 @@ def register(app: Application, officer_chat_id: int) -> None:
             fallbacks=fallbacks,
         )
     )
+    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=r"^b[ks]:"))
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             update_reports,

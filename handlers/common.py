@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
@@ -11,6 +13,9 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.i18n import Translator, pick_language, plain, translator
+from bot.numbers import parse_chat_id as parse_chat_id  # re-exported for handlers
+from bot.numbers import parse_int as parse_int
+from bot.numbers import parse_ref as parse_ref
 from bot.relay import Said
 from bot.services import Porch
 
@@ -58,6 +63,13 @@ def buttons(rows: Rows) -> InlineKeyboardMarkup:
     )
 
 
+def callback_parts(data: str | None, count: int) -> list[str]:
+    """Callback data split on ":" into exactly `count` parts ("" for each missing one), so
+    forged data never breaks unpacking; the last part keeps any further ":"."""
+    parts = (data or "").split(":", count - 1)
+    return parts + [""] * (count - len(parts))
+
+
 MEDIA_KINDS = ("photo", "video", "voice", "document", "audio", "animation")
 
 
@@ -87,10 +99,38 @@ def _venue_title(message: Message) -> str | None:
     return None
 
 
+# Ids of the button presses answered lately, per bot object (one per application; bots
+# compare equal by token, so the key is the object's identity while it lives): Telegram takes
+# one answer per press and refuses a second with "query is too old".
+_answered: dict[int, OrderedDict[str, None]] = {}
+ANSWERED_KEPT = 1000
+
+
+def _answered_ids(query: CallbackQuery) -> OrderedDict[str, None]:
+    bot = query.get_bot()
+    key = id(bot)
+    if key not in _answered:
+        _answered[key] = OrderedDict()
+        weakref.finalize(bot, _answered.pop, key, None)
+    return _answered[key]
+
+
+def was_answered(query: CallbackQuery) -> bool:
+    return query.id in _answered_ids(query)
+
+
 async def answer(query: CallbackQuery | None, text: str | None = None) -> None:
-    """Always answer a button press promptly, even to refuse; a stale query is not an error."""
+    """Always answer a button press promptly, even to refuse; a stale query is not an error.
+    A press is answered once: a second call (the error handler after a failed step) is a no-op."""
     if query is None:
         return
+    seen = _answered_ids(query)
+    if query.id in seen:
+        log.warning("callback query %s answered twice; the second answer is dropped", query.id)
+        return
+    seen[query.id] = None
+    while len(seen) > ANSWERED_KEPT:
+        seen.popitem(last=False)
     try:
         await query.answer(text)
     except TelegramError as error:
@@ -212,7 +252,9 @@ async def on_error(update: object, context: Context) -> None:
     log.error("error while handling %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    await answer(update.callback_query, context.t("common.error"))
+    query = update.callback_query
+    if query is not None and not was_answered(query):
+        await answer(query, context.t("common.error"))
     if update.effective_chat.type != "private":
         return
     try:

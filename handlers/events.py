@@ -23,9 +23,20 @@ from bot.calendar import event_ics
 from bot.event_time import parse_when
 from bot.events import Rsvp
 from bot.i18n import N_, plain
-from handlers.common import Context, answer, buttons, keyboard, pressed, said_from
-from handlers.officers import from_officer, is_officer, officer_t
+from handlers.common import (
+    Context,
+    answer,
+    buttons,
+    callback_parts,
+    keyboard,
+    parse_int,
+    parse_ref,
+    pressed,
+    said_from,
+)
+from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 from storage.events import NewEvent
+from storage.models import Event
 
 log = logging.getLogger(__name__)
 TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
@@ -73,7 +84,9 @@ async def new_event(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["event"] = {}
-    await message.reply_html(officer_t(context, "events.ask_title"))
+    await message.reply_html(
+        officer_t(context, "events.ask_title"), reply_markup=reply_prompt(message)
+    )
     return TITLE
 
 
@@ -82,7 +95,9 @@ async def on_title(update: Update, context: Context) -> Step:
     if message is None or not message.text:
         return None
     _draft(context)["title"] = message.text.strip()[:200]
-    await message.reply_html(officer_t(context, "events.ask_start"))
+    await message.reply_html(
+        officer_t(context, "events.ask_start"), reply_markup=reply_prompt(message)
+    )
     return START
 
 
@@ -101,7 +116,7 @@ async def on_start(update: Update, context: Context) -> Step:
         return None
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "")
+        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
         return None
     _draft(context)["start"] = moment.isoformat()
     await message.reply_html(
@@ -120,7 +135,10 @@ async def on_end(update: Update, context: Context) -> Step:
         moment, same_day_problem = _parse(context, f"{start:%Y-%m-%d} {message.text}")
         problem = problem if same_day_problem and moment is None else None
     if moment is None or moment <= start:
-        await message.reply_html(problem or officer_t(context, "events.end_before_start"))
+        await message.reply_html(
+            problem or officer_t(context, "events.end_before_start"),
+            reply_markup=reply_prompt(message),
+        )
         return None
     draft["end"] = moment.isoformat()
     return await _ask_place(message, context)
@@ -132,7 +150,9 @@ async def on_end_skip(update: Update, context: Context) -> Step:
 
 
 async def _ask_place(message: Message, context: Context) -> Step:
-    await message.reply_html(officer_t(context, "events.ask_place"))
+    await message.reply_html(
+        officer_t(context, "events.ask_place"), reply_markup=reply_prompt(message)
+    )
     return PLACE
 
 
@@ -177,11 +197,13 @@ async def on_capacity(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or not message.text:
         return None
-    text = message.text.strip()
-    if not text.isdigit() or not 0 < int(text) <= 100_000:
-        await message.reply_html(officer_t(context, "events.capacity_invalid"))
+    capacity = parse_int(message.text.strip(), high=100_000)
+    if capacity is None:
+        await message.reply_html(
+            officer_t(context, "events.capacity_invalid"), reply_markup=reply_prompt(message)
+        )
         return None
-    _draft(context)["capacity"] = int(text)
+    _draft(context)["capacity"] = capacity
     return await _preview(message, context)
 
 
@@ -309,15 +331,16 @@ async def officer_events(update: Update, context: Context) -> None:
 
 
 async def on_officer_button(update: Update, context: Context) -> Step:
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
+    query = update.callback_query
+    if query is None:
         return ConversationHandler.END
-    _, action, raw = (query.data or "::").split(":", 2)
+    _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
-    if not await is_officer(context, user.id):
-        await answer(query, officer_t(context, "officer.not_member"))
+    user = await officer_of(update, context)
+    if user is None:
         return ConversationHandler.END
-    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
     if event is None or event.status == "cancelled":
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
@@ -341,18 +364,53 @@ async def on_officer_button(update: Update, context: Context) -> Step:
         key = "events.announced" if count else "events.not_announced"
         await message.reply_html(officer_t(context, key, ref=event.id, count=count or 0))
     elif action == "cancel":
-        await _cancel(context, message, event.id, user.id)
+        await _ask_cancel(context, message, event)
     return ConversationHandler.END
 
 
-async def _cancel(context: Context, message: Message, event_id: int, officer_id: int) -> None:
+async def _ask_cancel(context: Context, message: Message, event: Event) -> None:
+    """Cancelling tells every attendee at once: ask first."""
+    count = await events.attendee_count(context.porch.store, event.id)
+    await message.reply_html(
+        officer_t(context, "events.cancel_confirm", ref=event.id, title=event.title, count=count),
+        reply_markup=keyboard(
+            context.porch.officers.language,
+            [
+                [
+                    ("events.cancel_yes", f"evc:yes:{event.id}"),
+                    ("events.cancel_keep", f"evc:no:{event.id}"),
+                ]
+            ],
+        ),
+    )
+
+
+async def on_cancel_confirmed(update: Update, context: Context) -> None:
+    """Yes, cancel it / Keep it, under the question of _ask_cancel."""
+    query = update.callback_query
+    if query is None:
+        return
+    _, choice, raw = callback_parts(query.data, 3)
+    user = await officer_of(update, context)
+    if user is None:
+        return
     porch = context.porch
-    cancelled = await events.cancel(porch.store, porch.settings, event_id, officer_id=officer_id)
-    if cancelled is None:
-        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
+    answered = not isinstance(query.message, Message) or query.message.reply_markup is None
+    if event is None or event.status == "cancelled" or choice not in ("yes", "no") or answered:
+        await answer(query, context.t("common.stale"))
+        return
+    await answer(query)
+    if choice == "no":
+        await query.edit_message_text(officer_t(context, "events.cancel_kept", ref=event.id))
+        return
+    cancelled = await events.cancel(porch.store, porch.settings, event.id, officer_id=user.id)
+    if cancelled is None:  # a colleague was quicker
+        await query.edit_message_text(officer_t(context, "events.unknown", ref=event.id))
         return
     await reschedule(context.application)
-    await message.reply_html(officer_t(context, "events.cancelled_officer", ref=event_id))
+    await query.edit_message_text(officer_t(context, "events.cancelled_officer", ref=event.id))
 
 
 async def on_new_time(update: Update, context: Context) -> Step:
@@ -362,7 +420,7 @@ async def on_new_time(update: Update, context: Context) -> Step:
         return ConversationHandler.END
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "")
+        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
         return None
     porch = context.porch
     moved = await events.move(
@@ -381,12 +439,17 @@ async def on_cancel_event_command(update: Update, context: Context) -> None:
     found = await from_officer(update, context)
     if found is None:
         return
-    message, user = found
+    message, _ = found
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    event_id = parse_ref(args[0]) if len(args) == 1 else None
+    if event_id is None:
         await message.reply_html(officer_t(context, "events.cancel_usage"))
         return
-    await _cancel(context, message, int(args[0].lstrip("#")), user.id)
+    event = await events.get(context.porch.store, event_id)
+    if event is None or event.status == "cancelled":
+        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
+        return
+    await _ask_cancel(context, message, event)
 
 
 # Residents --------------------------------------------------------------------------------------
@@ -415,8 +478,8 @@ async def on_event_link(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    raw = message.text.rsplit("-", 1)[-1]
-    event = await events.get(context.porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(message.text.rsplit("-", 1)[-1])
+    event = await events.get(context.porch.store, event_id) if event_id else None
     if event is None or event.status != "announced":
         await message.reply_html(context.t("common.stale"))
         return
@@ -431,9 +494,10 @@ async def on_rsvp(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, choice, raw = (query.data or "::").split(":", 2)
+    _, choice, raw = callback_parts(query.data, 3)
     porch, lang = context.porch, context.lang
-    event = await events.get(porch.store, int(raw)) if raw.isdigit() else None
+    event_id = parse_int(raw)
+    event = await events.get(porch.store, event_id) if event_id else None
     if event is None:
         await answer(query, context.t("common.stale"))
         return
@@ -478,18 +542,18 @@ async def on_rating(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    parts = (query.data or "").split(":")
+    _, raw_event, raw_rating = callback_parts(query.data, 3)
+    event_id, rating = parse_int(raw_event), parse_int(raw_rating, high=5)
     ok = (
-        len(parts) == 3
-        and parts[1].isdigit()
-        and parts[2].isdigit()
-        and await events.rate(context.porch.store, int(parts[1]), user.id, int(parts[2]))
+        event_id is not None
+        and rating is not None
+        and await events.rate(context.porch.store, event_id, user.id, rating)
     )
     if not ok:
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
-    await query.edit_message_text(context.t("events.thanks_rating", rating=parts[2]))
+    await query.edit_message_text(context.t("events.thanks_rating", rating=rating))
 
 
 # The alarm clock --------------------------------------------------------------------------------
@@ -524,11 +588,11 @@ async def reschedule(app: Application) -> None:
 
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
-    text = officer_chat & f.TEXT & ~f.COMMAND & ~f.REPLY
+    text = officer_chat & f.TEXT & ~f.COMMAND  # a reply to a prompt is an answer too
     Handlers = list[BaseHandler[Update, Context, Any]]
     entry: Handlers = [
         CommandHandler("newevent", new_event, filters=officer_chat),
-        CallbackQueryHandler(on_officer_button, pattern=r"^evo:(time|announce|cancel):\d+$"),
+        CallbackQueryHandler(on_officer_button, pattern=r"^evo:time:\d+$"),
     ]
     states: dict[object, Handlers] = {
         TITLE: [MessageHandler(text, on_title)],
@@ -557,6 +621,10 @@ def register(app: Application, officer_chat_id: int) -> None:
             fallbacks=fallbacks,
         )
     )
+    # Outside the conversation: announcing or cancelling an event from /events must not end a
+    # /newevent the officer is in the middle of.
+    app.add_handler(CallbackQueryHandler(on_officer_button, pattern=r"^evo:(announce|cancel):\d+$"))
+    app.add_handler(CallbackQueryHandler(on_cancel_confirmed, pattern=r"^evc:(yes|no):\d+$"))
     app.add_handler(CommandHandler("cancelevent", on_cancel_event_command, filters=officer_chat))
     app.add_handler(CommandHandler("events", officer_events, filters=officer_chat))
     app.add_handler(CommandHandler("events", resident_events, filters=PRIVATE))

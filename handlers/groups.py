@@ -19,8 +19,8 @@ from telegram.ext import filters as f
 
 from bot import groups, residents
 from bot.i18n import plain, translate
-from handlers.common import Context, answer
-from handlers.officers import is_officer
+from handlers.common import Context, answer, callback_parts, parse_chat_id
+from handlers.officers import officer_of
 
 PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -58,18 +58,19 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
 
 
 async def on_group_decision(update: Update, context: Context) -> None:
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
+    query = update.callback_query
+    if query is None:
         return
-    _, action, raw = (query.data or "::").split(":", 2)
+    _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
     lang = porch.officers.language
-    if not await is_officer(context, user.id):
-        await answer(query, translate(lang, "officer.not_member"))
+    user = await officer_of(update, context)
+    if user is None:
         return
+    chat_id = parse_chat_id(raw)
     group = (
-        await groups.decide(porch.store, int(raw), approve=action == "ok", officer_id=user.id)
-        if raw.lstrip("-").isdigit()
+        await groups.decide(porch.store, chat_id, approve=action == "ok", officer_id=user.id)
+        if chat_id is not None
         else None
     )
     if group is None:

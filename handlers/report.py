@@ -342,7 +342,7 @@ def summary_text(context: Context, draft: Draft, name: str | None) -> str:
 
 async def _show_summary(message: Message, context: Context, draft: Draft) -> None:
     user = message.chat
-    name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.username
+    name = tips.reporter_name(user.first_name, user.last_name, user.username)
     await ask(
         message,
         context,
@@ -364,9 +364,11 @@ async def on_send(update: Update, context: Context) -> Step:
         await answer(query)
         await tidy(query.edit_message_text(context.t("report.cancelled")))
         return ConversationHandler.END
-    name = None if draft.anonymous else user.full_name
-    if not draft.anonymous and user.username:
-        name = f"{user.full_name} (@{user.username})"
+    name = (
+        None
+        if draft.anonymous
+        else tips.reporter_name(user.first_name, user.last_name, user.username)
+    )
     porch = context.porch
     summary = query.message if isinstance(query.message, Message) else None
     try:

@@ -9,8 +9,9 @@ from telegram.ext import filters as f
 from bot import relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
-from handlers.common import Context, answer, said_from
+from handlers.common import Context, answer, parse_int, said_from
 from handlers.report import offer_quick_tip
+from handlers.start import resident_help
 
 PRIVATE = f.ChatType.PRIVATE
 STATUS = {
@@ -57,8 +58,7 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or context.user_data is None:
         return
-    raw = (query.data or "").removeprefix("add:")
-    tip_id = int(raw) if raw.isdigit() else 0
+    tip_id = parse_int((query.data or "").removeprefix("add:"))
     async with context.porch.store.read() as tx:
         tip = await tx.tips.get(tip_id) if tip_id else None
     if tip is None or tip.resident_id != user.id:
@@ -141,7 +141,7 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     """Unknown commands get help, never silence."""
     if update.effective_message is not None:
         await update.effective_message.reply_html(
-            context.t("common.unknown_command") + "\n\n" + context.t("help.resident")
+            context.t("common.unknown_command") + "\n\n" + resident_help(context.lang)
         )
 
 

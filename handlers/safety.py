@@ -4,7 +4,6 @@ and the weekly broadcast job."""
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -15,7 +14,7 @@ from bot.broadcasts import LIBRARY_TOPICS
 from bot.content import TEXT_LIMIT, visible_length
 from bot.i18n import N_, plain
 from bot.schedule import previous_fire, weekly_trigger
-from handlers.common import Context, answer
+from handlers.common import Context, answer, parse_ref
 from handlers.officers import from_officer, officer_t
 from storage.broadcasts import NewSafetyTip
 
@@ -103,8 +102,8 @@ async def on_tips(update: Update, context: Context) -> None:
     message, user = found
     args = context.args or []
     store = context.porch.store
-    if len(args) == 2 and args[0] in ("retire", "restore") and re.fullmatch(r"#?\d+", args[1]):
-        tip_id = int(args[1].lstrip("#"))
+    tip_id = parse_ref(args[1]) if len(args) == 2 else None
+    if tip_id is not None and args[0] in ("retire", "restore"):
         async with store.transaction() as tx:
             changed = await tx.library.set_active(tip_id, args[0] == "restore")
             if changed:

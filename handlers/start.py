@@ -15,6 +15,24 @@ PRIVATE = f.ChatType.PRIVATE
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
+def command_list(lang: str, commands: dict[str, str]) -> str:
+    """ "/command — what it does", one a line, from the same table as the command menu."""
+    return "\n".join(f"/{command} — {translate(lang, key)}" for command, key in commands.items())
+
+
+def resident_help(lang: str) -> str:
+    """Every resident command, from RESIDENT_COMMANDS (the menu), so help cannot miss one."""
+    from bot.app import RESIDENT_COMMANDS  # bot.app imports the handlers: import when used
+
+    return "\n".join(
+        [
+            translate(lang, "help.resident_title"),
+            command_list(lang, RESIDENT_COMMANDS),
+            translate(lang, "help.resident_footer"),
+        ]
+    )
+
+
 def menu_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(plain(lang, "menu.report"), callback_data="menu:report")]]
@@ -56,14 +74,16 @@ async def on_opt_in(update: Update, context: Context) -> None:
     await query.edit_message_text(t("start.opted_in") if opted_in else t("start.opted_out"))
     if query.message is not None:
         await context.bot.send_message(
-            query.message.chat.id, t("help.resident"), reply_markup=menu_keyboard(context.lang)
+            query.message.chat.id,
+            resident_help(context.lang),
+            reply_markup=menu_keyboard(context.lang),
         )
 
 
 async def on_help(update: Update, context: Context) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_html(
-            context.t("help.resident"), reply_markup=menu_keyboard(context.lang)
+            resident_help(context.lang), reply_markup=menu_keyboard(context.lang)
         )
 
 
@@ -98,8 +118,15 @@ async def on_language_chosen(update: Update, context: Context) -> None:
 
 
 async def on_cancel_idle(update: Update, context: Context) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(context.t("common.nothing_to_cancel"))
+    """/cancel outside a report: ends "Add information to #N" (from /mytips), if chosen."""
+    message = update.effective_message
+    if message is None:
+        return
+    adding = context.user_data.pop("adding_to", None) if context.user_data is not None else None
+    if adding is not None:
+        await message.reply_html(context.t("mytips.add_cancelled", ref=adding))
+    else:
+        await message.reply_html(context.t("common.nothing_to_cancel"))
 
 
 def register(app: Application) -> None:

@@ -188,3 +188,11 @@ async def world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World
     await world.start_bot()
     yield world
     await world.stop_bot(kill_deliveries=True)
+    # Every story: each button press was answered at most once (a second answer is refused
+    # by Telegram with "query is too old").
+    refused = [
+        call
+        for call in emulator.calls_to("answerCallbackQuery", ok=False)
+        if "query is too old" in (call.error or "")
+    ]
+    assert refused == [], f"callback queries answered twice: {refused}"

@@ -127,6 +127,9 @@ async def test_cancelling_tells_attendees_and_stops_reminders(world: World) -> N
     await alice.taps("Maybe")
     await bob.taps("Can't go")
     await officer.says("/cancelevent 1")
+    assert "1 resident(s)" in world.officer_chat.last_message().text  # Alice; Bob can't go
+    assert received(alice, "Cancelled") == 0  # nothing happens before the officer confirms
+    await officer.taps("Yes, cancel it")
     assert received(alice, "Cancelled") == 1 and received(bob, "Cancelled") == 0
     assert world.app is not None and world.app.job_queue is not None
     alarms = [j for j in world.app.job_queue.jobs() if (j.name or "").startswith("event-job:")]
