@@ -3,6 +3,7 @@ delivery and the Telegram connection are wired together."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -94,7 +95,15 @@ def build_application(
         .persistence(SqlitePersistence(store))
         .update_queue(inbox)
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
-        .concurrent_updates(PerChatUpdateProcessor(8, after=inbox.handled))
+        .concurrent_updates(
+            PerChatUpdateProcessor(
+                8,
+                accept=functools.partial(
+                    handlers.worth_handling, officer_chat_id=settings.officer_chat_id
+                ),
+                after=inbox.handled,
+            )
+        )
         .connection_pool_size(64)
         .rate_limiter(telegram_budget(settings, budget_clock))
         .post_init(_post_init)

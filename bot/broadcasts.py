@@ -255,3 +255,10 @@ def report_html(broadcast: Broadcast, progress: dict[str, int], language: str) -
     if values["pending"]:
         return translate(language, "broadcast.report", **values)
     return translate(language, "broadcast.report_done", **values)
+
+
+async def alert(store: Store, broadcast_id: int) -> Broadcast | None:
+    """An officers' alert that residents may answer with a tip (None for anything else)."""
+    async with store.read() as tx:
+        found = await tx.broadcasts.get(broadcast_id)
+    return found if found is not None and found.kind == "alert" else None

@@ -25,6 +25,8 @@ from handlers.common import (
     stale_button,
 )
 
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit: anything longer was not issued by us
+
 
 async def flush_persistence(update: Update, context: Context) -> None:
     """After a private or officer-chat update, write drafts and conversation steps now,
@@ -32,6 +34,29 @@ async def flush_persistence(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if chat is not None and (chat.type == "private" or chat.id == context.porch.officers.chat_id):
         await context.application.update_persistence()
+
+
+def worth_handling(update: object, officer_chat_id: int) -> bool:
+    """What some handler below takes, decided before an update gets a processing slot: a flood
+    of junk (channel posts, group chatter, button presses without usable data) never queues in
+    front of people. Everything else is answered, even if only to refuse."""
+    if not isinstance(update, Update):
+        return True  # PTB's own error objects go to the error handler
+    if update.my_chat_member is not None or update.chat_member is not None:
+        return True
+    query = update.callback_query
+    if query is not None:
+        data = query.data or ""
+        return 0 < len(data.encode()) <= CALLBACK_DATA_LIMIT
+    message = update.message
+    if message is None:
+        return False
+    if message.chat.type == "private" or message.chat.id == officer_chat_id:
+        return True
+    if message.chat.type in ("group", "supergroup"):  # community groups: commands, migration
+        command = bool(message.text and message.text.startswith("/"))
+        return command or bool(message.migrate_to_chat_id or message.migrate_from_chat_id)
+    return False
 
 
 def register(app: Application, officer_chat_id: int) -> None:

@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 from telegram.ext import filters as f
 
-from bot import tips
+from bot import broadcasts, tips
 from bot.i18n import plain
 from bot.tips import CATEGORIES, Draft, TooManyTips
 from handlers.common import (
@@ -29,6 +29,7 @@ from handlers.common import (
     ask,
     keyboard,
     must_edit,
+    parse_int,
     pressed,
     said_from,
     tidy,
@@ -94,10 +95,9 @@ async def start_report_about_alert(update: Update, context: Context) -> Step:
     """ "I have information" under an officers' alert (a button, or a deep link from a group)."""
     chat, message, query = update.effective_chat, update.effective_message, update.callback_query
     raw = query.data if query else (message.text if message else "")
-    digits = (raw or "").rsplit(":", 1)[-1].rsplit("-", 1)[-1]
-    async with context.porch.store.read() as tx:
-        alert = await tx.broadcasts.get(int(digits)) if digits.isdigit() else None
-    if chat is None or alert is None or alert.kind != "alert":
+    alert_id = parse_int((raw or "").rsplit(":", 1)[-1].rsplit("-", 1)[-1])
+    alert = await broadcasts.alert(context.porch.store, alert_id) if alert_id else None
+    if chat is None or alert is None:
         await answer(query, context.t("common.stale"))
         if query is None and message is not None:
             await ask(message, context, context.t("common.stale"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
+
 from bot import tips
 from bot.tips import Draft
 from tests.conftest import World
@@ -250,3 +252,42 @@ async def test_a_surge_of_tips_the_officer_chat_still_answers_officers_first(
     await dana.replies_to(card, "On our way")
     assert not [c for c in emu.calls if c.error_code == 429], "never over Telegram's limits"
     assert len(officers.bot_messages()) <= 20 + 20, "officer-chat messages stay within budget"
+
+
+async def test_a_flood_of_junk_changes_nothing_and_people_are_still_answered(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Forged presses with huge and odd numbers, chatter in a community group, strange text:
+    refused or ignored without asking Telegram, and a new resident's /start is answered."""
+    emu = world.emu
+    group = emu.add_group("Elm Street", type="supergroup", members={})
+    emu.set_bot_member(group, "administrator")  # sees every message there
+    forged = [
+        "bs:send:999999999999999999999999",
+        "evc:yes:²",
+        "open:99999999999999999999999999",
+        "grp:ok:-99999999999999999999",
+        "ev:going:٣",
+        "rate:1:5",
+        "cat:vehicle",
+        "x" * 64,
+    ]
+    for number in range(40):
+        user = emu.add_user(f"Prankster{number}", last_name="\u202e\u200dnull")
+        emu.user_sends(user, text="/start")
+        emu.user_sends(user, text="/cancelevent 99999999999999999999999")
+        emu.user_sends(user, text="/tip ²")
+        emu.user_sends(user, group, text="just chatting about the weather " * 3)
+        for data in forged:
+            emu.user_taps(user, None, user.id, data)
+    await world.settle()
+    newcomer = world.resident("Newcomer")
+    await newcomer.says("/start")
+    assert "Welcome" in (newcomer.inbox[0].text or "")
+    assert emu.calls_to("getChatMember") == [], "no membership look-ups for strangers"
+    assert not [c for c in emu.calls if c.method == "sendMessage" and c.chat_id == group]
+    assert not emu.unanswered_callback_queries()
+    async with world.porch.store.read() as tx:
+        assert await tx.outbox.rows("tip_card") == []
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [], [r.getMessage() for r in errors]
