@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import broadcast, echo, tip_routing
+from . import broadcast, echo, surge, tip_routing
 from .common import BurstResult
 
 P95_TARGET_MS = 50.0
@@ -178,6 +178,10 @@ async def run(args: argparse.Namespace) -> int:
     casts = None
     if not args.skip_broadcast:
         casts = await run_broadcasts(args.broadcast, args.broadcast_timeout)
+    flood = None
+    if not args.skip_surge:
+        _progress("a surge of 40 tips against the officer chat's 20 a minute (about 70 s)")
+        flood = await surge.surge()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nPorchlight benchmark — {now}")
     print(
@@ -199,6 +203,12 @@ async def run(args: argparse.Namespace) -> int:
             print()
         print_broadcasts(casts)
         failed |= any(r.lost or r.duplicated for r in (casts.limited, casts.unlimited))
+    if flood is not None:
+        print("\n## A surge of tips, Telegram's limits on (20 a minute in the officer chat)\n")
+        print(surge.table(flood))
+        print()
+        print("\n".join(surge.verdicts(flood)))
+        failed |= len(flood.visible) < len(flood.filed)
     print(f"\nPeak RSS overall: {_rss()}")
     print(f"(bench took {time.monotonic() - started:.1f} s)")
     return 1 if failed else 0
@@ -229,13 +239,14 @@ def main() -> int:
     )
     parser.add_argument("--skip-tips", action="store_true", help="skip tip routing")
     parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")
+    parser.add_argument("--skip-surge", action="store_true", help="skip the surge of tips")
     args = parser.parse_args()
     if args.residents < 1:
         parser.error("--residents must be at least 1")
     if args.broadcast < 2:
         parser.error("--broadcast must be at least 2 (a rate needs two deliveries)")
-    if args.skip_tips and args.skip_broadcast:
-        parser.error("nothing to run: --skip-tips and --skip-broadcast together")
+    if args.skip_tips and args.skip_broadcast and args.skip_surge:
+        parser.error("nothing to run: every scenario skipped")
     _quiet()
     return asyncio.run(run(args))
 
