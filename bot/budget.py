@@ -210,7 +210,7 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 wait = seconds(error.retry_after)
-                self._blocked[chat] = max(self._blocked.get(chat, 0.0), self.clock() + wait)
+                self._block(chat, wait)
                 waited_429 += wait
                 if options.durable or waited_429 > self.policy.max_wait:
                     raise
@@ -248,6 +248,13 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
                 self._waiting.remove(waiter)
                 heapq.heapify(self._waiting)
             raise
+
+    def _block(self, chat: int | str | None, wait: float) -> None:
+        """After a 429, later sends to the chat wait too (old pauses are forgotten)."""
+        now = self.clock()
+        if len(self._blocked) > 1024:
+            self._blocked = {key: until for key, until in self._blocked.items() if until > now}
+        self._blocked[chat] = max(self._blocked.get(chat, 0.0), now + wait)
 
     def _window(self, chat: int | str | None) -> GroupWindow | None:
         if not self.group_per_minute or not _is_group(chat) or chat is None:
