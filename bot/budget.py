@@ -147,9 +147,9 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # 3 % under the limit: a request delayed in transit (a busy machine) must never put one
-        # message too many into a second.
-        self.gap = 1 / (per_second * 0.97) if per_second > 0 else 0.0
+        # 2 % under the limit: a request delayed in transit (a busy machine) must not put one
+        # message too many into a second (1 % drew a 429 under load; 3 % cost 3 % of a broadcast).
+        self.gap = 1 / (per_second * 0.98) if per_second > 0 else 0.0
         self.group_per_minute = group_per_minute
         self.policy = policy or RetryPolicy()
         self.clock = clock

@@ -21,7 +21,7 @@ from telegram.ext import filters as f
 
 from bot import broadcasts
 from bot.content import visible_length
-from handlers.common import Context, answer, callback_parts, keyboard, parse_int
+from handlers.common import Context, answer, ask, callback_parts, keyboard, parse_int
 from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,11 @@ async def start(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
-    await message.reply_html(
-        officer_t(context, "broadcast.ask_text"), reply_markup=reply_prompt(message)
+    await ask(
+        message,
+        context,
+        officer_t(context, "broadcast.ask_text"),
+        reply_markup=reply_prompt(message),
     )
     return WRITE
 
@@ -56,8 +59,11 @@ async def on_text(update: Update, context: Context) -> Step:
     text = (message.caption or "") if message.photo else (message.text or "")
     room = broadcasts.room(photo=bool(message.photo))
     if visible_length(html.escape(text, quote=False)) > room:
-        await message.reply_html(
-            officer_t(context, "broadcast.too_long", limit=room), reply_markup=reply_prompt(message)
+        await ask(
+            message,
+            context,
+            officer_t(context, "broadcast.too_long", limit=room),
+            reply_markup=reply_prompt(message),
         )
         return None
     draft = _draft(context)
@@ -65,7 +71,9 @@ async def on_text(update: Update, context: Context) -> Step:
     if message.photo:
         draft["photo"] = message.photo[-1].file_id
     tag = _tag(message.from_user.id if message.from_user else 0, draft)
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         officer_t(context, "broadcast.ask_kind"),
         reply_markup=keyboard(
             context.porch.officers.language,
@@ -130,9 +138,9 @@ async def on_kind(update: Update, context: Context) -> Step:
         return None
     if draft.get("photo"):
         await query.message.reply_photo(draft["photo"], caption=preview)
-        await query.message.reply_html(count, reply_markup=buttons)
+        await ask(query.message, context, count, reply_markup=buttons)
     else:
-        await query.message.reply_html(preview + "\n\n" + count, reply_markup=buttons)
+        await ask(query.message, context, preview + "\n\n" + count, reply_markup=buttons)
     # Only now: if the preview could not be sent, the officer can simply tap again.
     await query.edit_message_reply_markup(None)
     return CONFIRM
@@ -186,13 +194,13 @@ async def on_cancel(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("broadcast", None)
     if update.effective_message is not None:
-        await update.effective_message.reply_html(officer_t(context, "broadcast.cancelled"))
+        await ask(update.effective_message, context, officer_t(context, "broadcast.cancelled"))
     return ConversationHandler.END
 
 
 async def on_unusable(update: Update, context: Context) -> Step:
     if update.effective_message is not None:
-        await update.effective_message.reply_html(officer_t(context, "broadcast.unusable"))
+        await ask(update.effective_message, context, officer_t(context, "broadcast.unusable"))
     return None
 
 

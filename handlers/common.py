@@ -8,8 +8,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot.i18n import Translator, pick_language, plain, translator
@@ -157,7 +164,7 @@ async def ask(
     message: Message,
     context: Context,
     text: str,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
     *,
     do_quote: bool | None = None,
 ) -> Message | None:
@@ -176,11 +183,13 @@ async def _must_see(
     chat_id: int,
     sending: Awaitable[object],
     text: str,
-    markup: InlineKeyboardMarkup | None,
+    markup: InlineKeyboardMarkup | ForceReply | None,
 ) -> Message | None:
     data = context.user_data
     try:
         sent = await sending
+    except BadRequest:
+        raise  # our mistake, not the weather: repeating it would fail the same way
     except TRANSIENT as error:
         log.warning("prompt to %s not delivered (%s): repeated at the next message", chat_id, error)
         if data is not None:
@@ -188,6 +197,7 @@ async def _must_see(
                 "chat": chat_id,
                 "text": text,
                 "markup": markup.to_dict() if markup is not None else None,
+                "force_reply": isinstance(markup, ForceReply),
             }
         return None
     if data is not None:
@@ -210,7 +220,11 @@ async def repeat_lost_prompt(update: Update, context: Context) -> None:
         return
     if message.text and message.text.startswith("/"):
         return
-    markup = InlineKeyboardMarkup.de_json(lost["markup"], context.bot) if lost["markup"] else None
+    markup: InlineKeyboardMarkup | ForceReply | None = None
+    if lost["markup"] and lost.get("force_reply"):
+        markup = ForceReply.de_json(lost["markup"], context.bot)
+    elif lost["markup"]:
+        markup = InlineKeyboardMarkup.de_json(lost["markup"], context.bot)
     if await ask(message, context, lost["text"], markup) is not None:
         raise ApplicationHandlerStop
 

@@ -26,6 +26,7 @@ from bot.i18n import N_, plain
 from handlers.common import (
     Context,
     answer,
+    ask,
     buttons,
     callback_parts,
     keyboard,
@@ -84,8 +85,8 @@ async def new_event(update: Update, context: Context) -> Step:
     message, _ = found
     if context.user_data is not None:
         context.user_data["event"] = {}
-    await message.reply_html(
-        officer_t(context, "events.ask_title"), reply_markup=reply_prompt(message)
+    await ask(
+        message, context, officer_t(context, "events.ask_title"), reply_markup=reply_prompt(message)
     )
     return TITLE
 
@@ -95,8 +96,8 @@ async def on_title(update: Update, context: Context) -> Step:
     if message is None or not message.text:
         return None
     _draft(context)["title"] = message.text.strip()[:200]
-    await message.reply_html(
-        officer_t(context, "events.ask_start"), reply_markup=reply_prompt(message)
+    await ask(
+        message, context, officer_t(context, "events.ask_start"), reply_markup=reply_prompt(message)
     )
     return START
 
@@ -116,11 +117,14 @@ async def on_start(update: Update, context: Context) -> Step:
         return None
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
+        await ask(message, context, problem or "", reply_markup=reply_prompt(message))
         return None
     _draft(context)["start"] = moment.isoformat()
-    await message.reply_html(
-        officer_t(context, "events.ask_end"), reply_markup=_skip(context, "ne:skip")
+    await ask(
+        message,
+        context,
+        officer_t(context, "events.ask_end"),
+        reply_markup=_skip(context, "ne:skip"),
     )
     return END
 
@@ -135,7 +139,9 @@ async def on_end(update: Update, context: Context) -> Step:
         moment, same_day_problem = _parse(context, f"{start:%Y-%m-%d} {message.text}")
         problem = problem if same_day_problem and moment is None else None
     if moment is None or moment <= start:
-        await message.reply_html(
+        await ask(
+            message,
+            context,
             problem or officer_t(context, "events.end_before_start"),
             reply_markup=reply_prompt(message),
         )
@@ -150,8 +156,8 @@ async def on_end_skip(update: Update, context: Context) -> Step:
 
 
 async def _ask_place(message: Message, context: Context) -> Step:
-    await message.reply_html(
-        officer_t(context, "events.ask_place"), reply_markup=reply_prompt(message)
+    await ask(
+        message, context, officer_t(context, "events.ask_place"), reply_markup=reply_prompt(message)
     )
     return PLACE
 
@@ -167,8 +173,11 @@ async def on_place(update: Update, context: Context) -> Step:
         draft["place"] = message.text.strip()
     else:
         return None
-    await message.reply_html(
-        officer_t(context, "events.ask_description"), reply_markup=_skip(context, "ne:skip")
+    await ask(
+        message,
+        context,
+        officer_t(context, "events.ask_description"),
+        reply_markup=_skip(context, "ne:skip"),
     )
     return DESCRIPTION
 
@@ -187,8 +196,11 @@ async def on_description_skip(update: Update, context: Context) -> Step:
 
 
 async def _ask_capacity(message: Message, context: Context) -> Step:
-    await message.reply_html(
-        officer_t(context, "events.ask_capacity"), reply_markup=_skip(context, "ne:skip")
+    await ask(
+        message,
+        context,
+        officer_t(context, "events.ask_capacity"),
+        reply_markup=_skip(context, "ne:skip"),
     )
     return CAPACITY
 
@@ -199,8 +211,11 @@ async def on_capacity(update: Update, context: Context) -> Step:
         return None
     capacity = parse_int(message.text.strip(), high=100_000)
     if capacity is None:
-        await message.reply_html(
-            officer_t(context, "events.capacity_invalid"), reply_markup=reply_prompt(message)
+        await ask(
+            message,
+            context,
+            officer_t(context, "events.capacity_invalid"),
+            reply_markup=reply_prompt(message),
         )
         return None
     _draft(context)["capacity"] = capacity
@@ -230,7 +245,9 @@ async def _preview(message: Message, context: Context) -> Step:
     draft = _draft(context)
     preview = events.draft_view(_new_event(draft, 0))
     text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         officer_t(context, "events.preview") + "\n\n" + text,
         reply_markup=keyboard(
             context.porch.officers.language,
@@ -252,12 +269,12 @@ async def on_preview(update: Update, context: Context) -> Step:
     if query.data == "ne:cancel":
         if context.user_data is not None:
             context.user_data.pop("event", None)
-        await message.reply_html(officer_t(context, "events.discarded"))
+        await ask(message, context, officer_t(context, "events.discarded"))
         return ConversationHandler.END
     porch = context.porch
     start = datetime.fromisoformat(draft["start"])
     if start <= porch.store.clock.now():
-        await message.reply_html(officer_t(context, "events.time_past"))
+        await ask(message, context, officer_t(context, "events.time_past"))
         return START
     event = await events.create(porch.store, porch.settings, _new_event(draft, user.id))
     if context.user_data is not None:
@@ -271,11 +288,11 @@ async def on_preview(update: Update, context: Context) -> Step:
             officer_id=user.id,
             bot_username=porch.bot_username,
         )
-        await message.reply_html(
-            officer_t(context, "events.announced", ref=event.id, count=count or 0)
+        await ask(
+            message, context, officer_t(context, "events.announced", ref=event.id, count=count or 0)
         )
     else:
-        await message.reply_html(officer_t(context, "events.saved", ref=event.id))
+        await ask(message, context, officer_t(context, "events.saved", ref=event.id))
     return ConversationHandler.END
 
 
@@ -283,7 +300,7 @@ async def on_cancel(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("event", None)
     if update.effective_message is not None:
-        await update.effective_message.reply_html(officer_t(context, "events.discarded"))
+        await ask(update.effective_message, context, officer_t(context, "events.discarded"))
     return ConversationHandler.END
 
 
@@ -303,7 +320,7 @@ async def officer_events(update: Update, context: Context) -> None:
         )
         counts = {e.id: await tx.events.counts(e.id) for e in upcoming}
     if not upcoming:
-        await message.reply_html(officer_t(context, "events.none_officer"))
+        await ask(message, context, officer_t(context, "events.none_officer"))
         return
     for event in upcoming:
         c = counts[event.id]
@@ -327,7 +344,9 @@ async def officer_events(update: Update, context: Context) -> None:
                 ("events.cancel_event", f"evo:cancel:{event.id}"),
             ]
         ]
-        await message.reply_html(text, reply_markup=keyboard(context.porch.officers.language, rows))
+        await ask(
+            message, context, text, reply_markup=keyboard(context.porch.officers.language, rows)
+        )
 
 
 async def on_officer_button(update: Update, context: Context) -> Step:
@@ -351,7 +370,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     if action == "time":
         if context.user_data is not None:
             context.user_data["event_move"] = event.id
-        await message.reply_html(officer_t(context, "events.ask_new_time", ref=event.id))
+        await ask(message, context, officer_t(context, "events.ask_new_time", ref=event.id))
         return NEW_TIME
     if action == "announce":
         count = await events.announce(
@@ -362,7 +381,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
             bot_username=porch.bot_username,
         )
         key = "events.announced" if count else "events.not_announced"
-        await message.reply_html(officer_t(context, key, ref=event.id, count=count or 0))
+        await ask(message, context, officer_t(context, key, ref=event.id, count=count or 0))
     elif action == "cancel":
         await _ask_cancel(context, message, event)
     return ConversationHandler.END
@@ -371,7 +390,9 @@ async def on_officer_button(update: Update, context: Context) -> Step:
 async def _ask_cancel(context: Context, message: Message, event: Event) -> None:
     """Cancelling tells every attendee at once: ask first."""
     count = await events.attendee_count(context.porch.store, event.id)
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         officer_t(context, "events.cancel_confirm", ref=event.id, title=event.title, count=count),
         reply_markup=keyboard(
             context.porch.officers.language,
@@ -420,7 +441,7 @@ async def on_new_time(update: Update, context: Context) -> Step:
         return ConversationHandler.END
     moment, problem = _parse(context, message.text)
     if moment is None:
-        await message.reply_html(problem or "", reply_markup=reply_prompt(message))
+        await ask(message, context, problem or "", reply_markup=reply_prompt(message))
         return None
     porch = context.porch
     moved = await events.move(
@@ -428,9 +449,9 @@ async def on_new_time(update: Update, context: Context) -> Step:
     )
     await reschedule(context.application)
     if moved is None:
-        await message.reply_html(context.t("common.stale"))
+        await ask(message, context, context.t("common.stale"))
     else:
-        await message.reply_html(officer_t(context, "events.moved_officer", ref=moved.id))
+        await ask(message, context, officer_t(context, "events.moved_officer", ref=moved.id))
     return ConversationHandler.END
 
 
@@ -443,11 +464,11 @@ async def on_cancel_event_command(update: Update, context: Context) -> None:
     args = context.args or []
     event_id = parse_ref(args[0]) if len(args) == 1 else None
     if event_id is None:
-        await message.reply_html(officer_t(context, "events.cancel_usage"))
+        await ask(message, context, officer_t(context, "events.cancel_usage"))
         return
     event = await events.get(context.porch.store, event_id)
     if event is None or event.status == "cancelled":
-        await message.reply_html(officer_t(context, "events.unknown", ref=event_id))
+        await ask(message, context, officer_t(context, "events.unknown", ref=event_id))
         return
     await _ask_cancel(context, message, event)
 
@@ -464,10 +485,12 @@ async def resident_events(update: Update, context: Context) -> None:
         upcoming = await tx.events.upcoming(tx.clock.now(), announced_only=True)
         mine = {e.id: await tx.events.answer_of(e.id, user.id) for e in upcoming}
     if not upcoming:
-        await message.reply_html(context.t("events.none"))
+        await ask(message, context, context.t("events.none"))
         return
     for event in upcoming:
-        await message.reply_html(
+        await ask(
+            message,
+            context,
             events.event_html(event, lang, porch.settings.zone),
             reply_markup=buttons(events.rsvp_buttons(event, lang, mine[event.id])),
         )
@@ -481,10 +504,12 @@ async def on_event_link(update: Update, context: Context) -> None:
     event_id = parse_int(message.text.rsplit("-", 1)[-1])
     event = await events.get(context.porch.store, event_id) if event_id else None
     if event is None or event.status != "announced":
-        await message.reply_html(context.t("common.stale"))
+        await ask(message, context, context.t("common.stale"))
         return
     lang = context.lang
-    await message.reply_html(
+    await ask(
+        message,
+        context,
         events.event_html(event, lang, context.porch.settings.zone),
         reply_markup=buttons(events.rsvp_buttons(event, lang)),
     )

@@ -291,3 +291,44 @@ async def test_a_flood_of_junk_changes_nothing_and_people_are_still_answered(
         assert await tx.outbox.rows("tip_card") == []
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_a_busy_officer_chat_never_delays_a_residents_answer(world: World) -> None:
+    """Officers send more commands than the chat's 20 a minute allows: their answers queue
+    (in order), and a resident's /help in the meantime is answered at once."""
+    world.overrides["rate_limit_group_per_minute"] = 20
+    await world.restart_bot()
+    emu = world.emu
+    emu.enforce_rate_limits = True
+    dana = world.officer("Dana")
+    asked = [emu.user_sends(dana.user, world.officer_chat_id, text="/help") for _ in range(24)]
+    await emu.wait_for(lambda: len(world.officer_chat.bot_messages()) >= 20, timeout=5)
+    alice = emu.add_user("Alice")
+    emu.user_sends(alice, text="/help")
+    await emu.wait_for(lambda: bool(emu.bot_messages(alice.id)), timeout=5)
+    assert len(world.officer_chat.bot_messages()) < 24, "officers' answers were still queued"
+    await world.advance(61)  # a minute later the chat has room for the rest
+    await world.settle()
+    answers = [m.reply_to_message_id for m in world.officer_chat.bot_messages()]
+    assert answers == [m.message_id for m in asked], "every officer answered, in order"
+    assert not [c for c in emu.calls if c.error_code == 429]
+
+
+async def test_an_officers_lost_prompt_is_repeated_and_the_broadcast_goes_on(
+    world: World,
+) -> None:
+    dana = world.officer("Dana")
+    world.emu.fail_next(
+        "sendMessage",
+        chat_id=world.officer_chat_id,
+        error_code=502,
+        description="Bad Gateway",
+        times=4,
+    )
+    await dana.says("/broadcast")
+    assert not world.officer_chat.bot_messages(), "the prompt was lost, for now"
+    await dana.says("hello?")
+    prompt = world.officer_chat.last_message()
+    assert prompt.reply_to_message_id is not None
+    await dana.replies_to(prompt, "Water main burst on Elm St: avoid the area")
+    assert "Alert" in " ".join(label for label, _ in world.officer_chat.last_message().buttons)
