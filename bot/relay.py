@@ -17,7 +17,7 @@ from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
 from storage.models import Tip
 from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
-from storage.payload import FollowUp, Payload, ThreadLink
+from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTipMessage
 
 DELIVERED_REACTION = "👍"
@@ -64,7 +64,7 @@ def _notice(officers: OfficerChat, tip_id: int, key: str, reply_to: int) -> Payl
     """A note for officers, threaded under the officer's own message."""
     return Payload(
         contents=(content.text(translate(officers.language, key, ref=tip_id)),),
-        link=ThreadLink(tip_id, "notice"),
+        link=JoinThread(tip_id, "notice"),
         reply_to=reply_to,
     )
 
@@ -134,7 +134,7 @@ async def relay_officer_reply(
                 tip_id=tip.id,
                 payload=Payload(
                     contents=tuple(content.with_header(said.body(), header)),
-                    link=ThreadLink(tip.id, "relayed"),
+                    link=JoinThread(tip.id, "relayed"),
                     then=(receipt,),
                     on_unreachable=(blocked,),
                     on_failed=(failed,),
@@ -206,7 +206,7 @@ async def add_followup(
                 payload=Payload(
                     contents=tuple(content.with_header(said.body(), header)),
                     reply_to_card=tip.id,
-                    link=ThreadLink(tip.id, "followup"),
+                    link=JoinThread(tip.id, "followup"),
                 ),
             )
         )

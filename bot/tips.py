@@ -19,7 +19,7 @@ from bot.i18n import N_, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
-from storage.payload import FollowUp, Payload, ThreadLink
+from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
 
 CATEGORIES = {
@@ -227,7 +227,7 @@ def card_delivery(
     texts = card_texts(tip, officers, alert)
     lane = f"tip:{tip.id}"
     priority = tip_priority(tip) if priority is None else priority
-    link = ThreadLink(tip.id, "card")
+    link = JoinThread(tip.id, "card")
     thread: list[content.Content] = [content.text(t) for t in texts[1:]]
     if tip.has_location:
         thread.append({"type": "location", "latitude": tip.latitude, "longitude": tip.longitude})

@@ -28,7 +28,7 @@ class PayloadError(ValueError):
 
 
 @dataclass(frozen=True)
-class ThreadLink:
+class JoinThread:
     """The sent messages join tip `tip_id`'s thread in `role` (card, relayed, notice…), so a
     Telegram reply to any of them finds the tip."""
 
@@ -49,7 +49,7 @@ class Payload:
     contents: tuple[Content, ...]
     reply_to: int | None = None
     reply_to_card: int | None = None
-    link: ThreadLink | None = None
+    link: JoinThread | None = None
     set_card: bool = False
     then: tuple[FollowUp, ...] = ()
     on_unreachable: tuple[FollowUp, ...] = ()
@@ -125,11 +125,12 @@ def _load(data: object) -> Payload:
         isinstance(c, dict) and isinstance(c.get("type"), str) for c in contents
     ):
         raise PayloadError("contents must be a list of objects with a type")
-    link = data.get("link")
-    if link is not None:
-        if not isinstance(link, dict):
+    raw_link = data.get("link")
+    link = None
+    if raw_link is not None:
+        if not isinstance(raw_link, dict):
             raise PayloadError("link must be an object")
-        link = ThreadLink(_int(link, "tip_id"), _str(link, "role"))
+        link = JoinThread(_int(raw_link, "tip_id"), _str(raw_link, "role"))
     return Payload(
         contents=tuple(contents),
         reply_to=_optional_int(data, "reply_to"),
