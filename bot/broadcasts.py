@@ -22,6 +22,7 @@ from storage import Store, Tx
 from storage.broadcasts import NewSafetyTip
 from storage.models import Broadcast, SafetyTip
 from storage.outbox import PRIORITY_BULK, NewDelivery
+from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def fan_out(
             NewDelivery(
                 kind="broadcast",
                 chat_id=recipient.chat_id,
-                payload={"contents": [content.text(texts[recipient.language])]},
+                payload=Payload((content.text(texts[recipient.language]),)),
                 priority=PRIORITY_BULK,
                 dedupe_key=f"broadcast:{broadcast.id}:{recipient.chat_id}",
                 broadcast_id=broadcast.id,
@@ -227,7 +228,7 @@ async def send_officer_broadcast(
                 NewDelivery(
                     kind="broadcast",
                     chat_id=target.chat_id,
-                    payload={"contents": [message]},
+                    payload=Payload((message,)),
                     priority=PRIORITY_BULK,
                     dedupe_key=f"broadcast:{broadcast.id}:{target.chat_id}",
                     broadcast_id=broadcast.id,

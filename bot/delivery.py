@@ -1,14 +1,19 @@
 """The outbox drainer: sends what storage says must be sent, and records that it was.
 
-Each outbox row is one delivery (one or a few Telegram calls). A row's payload says what to
-send (`contents`, see bot.content), what it replies to, which tip thread the sent messages join,
-and what to enqueue next: `then` after success (e.g. a card's media threaded under it),
-`on_unreachable` when the recipient blocked the bot, `on_failed` when it finally failed.
+Each outbox row is one delivery (one or a few Telegram calls), described by a typed
+`storage.payload.Payload` that `bot/` builds and storage keeps as JSON: `contents` (what to
+send, see bot.content), `reply_to` or `reply_to_card` (the message, or the tip card, it answers),
+`link` (the tip thread the sent messages join), `set_card` (the first one becomes the tip's
+card), and `FollowUp`s to enqueue next: `then` after success (e.g. a card's media threaded
+under it, `reply_to_parent`), `on_unreachable` when the recipient blocked the bot, `on_failed`
+when it finally failed (`append_reason` adds why). A follow-up goes to the parent's chat, lane
+and priority unless it says otherwise.
 Rows of one lane go in order, one at a time; different lanes go in parallel, most urgent first.
 
 Errors are handled as Telegram words them: 429 pauses every send for retry_after; 403 marks a
 resident unreachable; timeouts, network errors and 5xx retry with exponential back-off up to a
-limit; other 400s fail at once. Everything ends recorded on the row, nothing is dropped silently.
+limit; other 400s fail at once. Everything ends recorded on the row, nothing is dropped silently:
+a row whose payload this version cannot read fails with that reason.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import contextlib
 import functools
 import html
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -39,6 +45,7 @@ from bot.surge import SurgeGate
 from storage import Store, Tx
 from storage.models import OutboxRow
 from storage.outbox import NewDelivery
+from storage.payload import FollowUp, Payload
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +59,12 @@ INPUT_MEDIA = {
 COSMETIC_ATTEMPTS = 2
 
 
-def _cosmetic(row: OutboxRow) -> bool:
-    return all(content["type"] == "reaction" for content in row.payload["contents"])
+def _cosmetic(payload: Payload) -> bool:
+    return all(content["type"] == "reaction" for content in payload.contents)
+
+
+class Unreadable(Exception):
+    """The row's payload could not be read (written by a newer or broken version)."""
 
 
 def _markup(content: Content) -> InlineKeyboardMarkup | None:
@@ -228,7 +239,9 @@ class Drainer:
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
-            parts = await self._send(row)
+            if row.payload is None:
+                raise Unreadable
+            parts = await self._send(row, row.payload)
         except RetryAfter as error:
             wait = seconds(error.retry_after)
             log.warning("429 on outbox row %s: pausing all sends for %.1fs", row.id, wait)
@@ -245,13 +258,16 @@ class Drainer:
             else:
                 await self._failed(row, str(error))
         except NetworkError as error:  # timeouts, connection errors and 5xx, after short retries
-            if row.attempts + 1 >= (COSMETIC_ATTEMPTS if _cosmetic(row) else self.max_attempts):
+            cosmetic = row.payload is not None and _cosmetic(row.payload)
+            if row.attempts + 1 >= (COSMETIC_ATTEMPTS if cosmetic else self.max_attempts):
                 await self._failed(row, str(error))
             else:
                 delay = min(self.retry_base * 2**row.attempts, 300.0)
                 log.info("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
                 async with self.store.transaction() as tx:
                     await tx.outbox.mark_retry(row.id, self._now() + delay, str(error))
+        except Unreadable:
+            await self._failed(row, "unreadable payload")
         except Exception:
             log.exception("outbox row %s could not be sent", row.id)
             await self._failed(row, "internal error")
@@ -261,15 +277,14 @@ class Drainer:
             except Exception:
                 log.exception("outbox row %s was sent but could not be recorded", row.id)
 
-    async def _send(self, row: OutboxRow) -> list[list[int]]:
+    async def _send(self, row: OutboxRow, payload: Payload) -> list[list[int]]:
         """Send the row's contents, skipping parts a previous attempt already delivered."""
-        payload = row.payload
-        reply_to = payload.get("reply_to")
-        if payload.get("reply_to_card"):
+        reply_to = payload.reply_to
+        if payload.reply_to_card:
             async with self.store.read() as tx:
-                tip = await tx.tips.get(payload["reply_to_card"])
+                tip = await tx.tips.get(payload.reply_to_card)
             reply_to = tip.card_message_id if tip else None
-        contents = payload["contents"]
+        contents = payload.contents
         parts: list[list[int]] = [list(part) for part in row.message_ids]
         for content in contents[len(parts) :]:
             options = SendOptions(priority=row.priority, durable=True)
@@ -329,47 +344,48 @@ class Drainer:
                 await tx.residents.mark_unreachable(row.chat_id)
             elif await tx.groups.get(row.chat_id) is not None:
                 await tx.groups.set_status(row.chat_id, "left")
-            for child in row.payload.get("on_unreachable", []):
+            for child in row.payload.on_unreachable if row.payload else ():
                 await tx.outbox.enqueue(_child(row, child, None, reason))
 
     async def _failed(self, row: OutboxRow, reason: str) -> None:
         log.error("outbox row %s (%s to %s) failed: %s", row.id, row.kind, row.chat_id, reason)
         async with self.store.transaction() as tx:
             await tx.outbox.mark_final(row.id, "failed", reason)
-            for child in row.payload.get("on_failed", []):
+            for child in row.payload.on_failed if row.payload else ():
                 await tx.outbox.enqueue(_child(row, child, None, reason))
 
 
 async def _record_one(tx: Tx, row: OutboxRow, parts: list[list[int]]) -> None:
     """Mark a row sent: thread links, the tip's card, and the deliveries that follow it."""
     ids = [mid for part in parts for mid in part]
-    payload = row.payload
     await tx.outbox.mark_sent(row.id, parts)
-    link = payload.get("link")
-    if link and ids:
-        await tx.tips.link(row.chat_id, ids, link["tip_id"], link["role"])
-    if payload.get("set_card") and row.tip_id is not None and ids:
+    payload = row.payload
+    if payload is None:  # never sent: _deliver fails such a row first
+        return
+    if payload.link is not None and ids:
+        await tx.tips.link(row.chat_id, ids, payload.link.tip_id, payload.link.role)
+    if payload.set_card and row.tip_id is not None and ids:
         await tx.tips.set_card(row.tip_id, ids[0])
-    for child in payload.get("then", []):
+    for child in payload.then:
         await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
 
 
 def _child(
-    parent: OutboxRow, spec: dict[str, Any], parent_message_id: int | None, reason: str = ""
+    parent: OutboxRow, spec: FollowUp, parent_message_id: int | None, reason: str = ""
 ) -> NewDelivery:
     """A follow-on delivery described inside a parent's payload."""
-    payload = dict(spec["payload"])
-    if spec.get("reply_to_parent"):
-        payload["reply_to"] = parent_message_id
-    if spec.get("append_reason") and reason:
-        contents = [dict(c) for c in payload["contents"]]
-        contents[-1]["html"] += f"\n<i>{html.escape(reason, quote=False)}</i>"
-        payload["contents"] = contents
+    payload = spec.payload
+    if spec.reply_to_parent:
+        payload = replace(payload, reply_to=parent_message_id)
+    if spec.append_reason and reason and payload.contents:
+        *before, last = payload.contents
+        note = f"\n<i>{html.escape(reason, quote=False)}</i>"
+        payload = replace(payload, contents=(*before, {**last, "html": last["html"] + note}))
     return NewDelivery(
-        kind=spec["kind"],
-        chat_id=spec.get("chat_id", parent.chat_id),
+        kind=spec.kind,
+        chat_id=parent.chat_id if spec.chat_id is None else spec.chat_id,
         payload=payload,
-        lane=spec.get("lane", parent.lane),
-        priority=spec.get("priority", parent.priority),
+        lane=parent.lane if spec.lane is None else spec.lane,
+        priority=parent.priority if spec.priority is None else spec.priority,
         tip_id=parent.tip_id,
     )

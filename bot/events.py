@@ -20,6 +20,7 @@ from storage import Store, Tx
 from storage.events import NewEvent
 from storage.models import Event
 from storage.outbox import PRIORITY_BULK, PRIORITY_NOTICE, NewDelivery
+from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ async def announce(
                 NewDelivery(
                     kind="broadcast",
                     chat_id=target.chat_id,
-                    payload={"contents": [content.text(header + "\n" + texts[lang], buttons)]},
+                    payload=Payload((content.text(header + "\n" + texts[lang], buttons),)),
                     priority=PRIORITY_BULK,
                     dedupe_key=f"broadcast:{broadcast.id}:{target.chat_id}",
                     broadcast_id=broadcast.id,
@@ -214,7 +215,7 @@ async def _tell_attendees(
             NewDelivery(
                 kind=kind,
                 chat_id=user_id,
-                payload={"contents": contents},
+                payload=Payload(tuple(contents)),
                 priority=PRIORITY_NOTICE,
                 dedupe_key=f"{tag}:{user_id}",
             )
@@ -341,7 +342,7 @@ async def _ask_feedback(tx: Tx, event: Event) -> int:
             NewDelivery(
                 kind="event_feedback",
                 chat_id=user_id,
-                payload={"contents": [content.text(text, buttons)]},
+                payload=Payload((content.text(text, buttons),)),
                 priority=PRIORITY_NOTICE,
                 dedupe_key=f"feedback:{event.id}:{user_id}",
             )

@@ -10,6 +10,7 @@ from bot.tips import OfficerChat
 from storage import Store
 from storage.models import CommunityGroup
 from storage.outbox import PRIORITY_NOTICE, NewDelivery
+from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ async def bot_added(
             NewDelivery(
                 kind="group_card",
                 chat_id=officers.chat_id,
-                payload={"contents": [content.text(text, buttons)]},
+                payload=Payload((content.text(text, buttons),)),
                 lane=f"group:{chat_id}",
                 priority=PRIORITY_NOTICE,
             )
@@ -57,7 +58,7 @@ async def bot_removed(store: Store, officers: OfficerChat, chat_id: int) -> None
                 NewDelivery(
                     kind="officer_notice",
                     chat_id=officers.chat_id,
-                    payload={"contents": [content.text(text)]},
+                    payload=Payload((content.text(text),)),
                     lane=f"group:{chat_id}",
                     priority=PRIORITY_NOTICE,
                 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from bot import content
 from bot.content import Content
@@ -18,6 +17,7 @@ from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
 from storage.models import Tip
 from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
+from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTipMessage
 
 DELIVERED_REACTION = "👍"
@@ -56,22 +56,31 @@ class Outcome(Enum):
     NOT_YOURS = "not_yours"
 
 
+def _reaction(message_id: int, emoji: str) -> Payload:
+    return Payload(contents=({"type": "reaction", "message_id": message_id, "emoji": emoji},))
+
+
+def _notice(officers: OfficerChat, tip_id: int, key: str, reply_to: int) -> Payload:
+    """A note for officers, threaded under the officer's own message."""
+    return Payload(
+        contents=(content.text(translate(officers.language, key, ref=tip_id)),),
+        link=JoinThread(tip_id, "notice"),
+        reply_to=reply_to,
+    )
+
+
 def _officer_notice(
     officers: OfficerChat, tip_id: int, key: str, reply_to: int, *, reason: bool = False
-) -> dict[str, Any]:
-    """A note for officers, threaded under the officer's own message (an outbox child spec)."""
-    return {
-        "kind": "officer_notice",
-        "chat_id": officers.chat_id,
-        "lane": f"tip:{tip_id}",
-        "priority": PRIORITY_NOTICE,
-        "append_reason": reason,
-        "payload": {
-            "contents": [content.text(translate(officers.language, key, ref=tip_id))],
-            "link": {"tip_id": tip_id, "role": "notice"},
-            "reply_to": reply_to,
-        },
-    }
+) -> FollowUp:
+    """The same note, as what follows a relay's outcome."""
+    return FollowUp(
+        kind="officer_notice",
+        chat_id=officers.chat_id,
+        lane=f"tip:{tip_id}",
+        priority=PRIORITY_NOTICE,
+        append_reason=reason,
+        payload=_notice(officers, tip_id, key, reply_to),
+    )
 
 
 async def relay_officer_reply(
@@ -96,34 +105,25 @@ async def relay_officer_reply(
         await tx.audit("tip.reply", actor_id=officer_id, tip_id=tip.id)
         resident = await tx.residents.get(tip.resident_id) if tip.resident_id else None
         if resident is None:
-            notice = _officer_notice(officers, tip.id, "relay.resident_gone", source_message_id)
             await tx.outbox.enqueue(
                 NewDelivery(
-                    kind=notice["kind"],
+                    kind="officer_notice",
                     chat_id=officers.chat_id,
-                    lane=notice["lane"],
+                    lane=f"tip:{tip.id}",
                     priority=PRIORITY_NOTICE,
                     tip_id=tip.id,
-                    payload=notice["payload"],
+                    payload=_notice(officers, tip.id, "relay.resident_gone", source_message_id),
                 )
             )
             return Outcome.RESIDENT_GONE
         header = translate(resident.language, "relay.officer_reply", ref=tip.id)
-        receipt = {
-            "kind": "receipt",
-            "chat_id": officers.chat_id,
-            "lane": cosmetic_lane(tip.id),
-            "priority": PRIORITY_COSMETIC,
-            "payload": {
-                "contents": [
-                    {
-                        "type": "reaction",
-                        "message_id": source_message_id,
-                        "emoji": DELIVERED_REACTION,
-                    }
-                ]
-            },
-        }
+        receipt = FollowUp(
+            kind="receipt",
+            chat_id=officers.chat_id,
+            lane=cosmetic_lane(tip.id),
+            priority=PRIORITY_COSMETIC,
+            payload=_reaction(source_message_id, DELIVERED_REACTION),
+        )
         blocked = _officer_notice(officers, tip.id, "relay.blocked", source_message_id)
         failed = _officer_notice(officers, tip.id, "relay.failed", source_message_id, reason=True)
         await tx.outbox.enqueue(
@@ -132,13 +132,13 @@ async def relay_officer_reply(
                 chat_id=resident.user_id,
                 priority=PRIORITY_RELAY,
                 tip_id=tip.id,
-                payload={
-                    "contents": content.with_header(said.body(), header),
-                    "link": {"tip_id": tip.id, "role": "relayed"},
-                    "then": [receipt],
-                    "on_unreachable": [blocked],
-                    "on_failed": [failed],
-                },
+                payload=Payload(
+                    contents=tuple(content.with_header(said.body(), header)),
+                    link=JoinThread(tip.id, "relayed"),
+                    then=(receipt,),
+                    on_unreachable=(blocked,),
+                    on_failed=(failed,),
+                ),
             )
         )
     return Outcome.QUEUED
@@ -172,15 +172,7 @@ async def save_note(
                 lane=cosmetic_lane(tip.id),
                 priority=PRIORITY_COSMETIC,
                 tip_id=tip.id,
-                payload={
-                    "contents": [
-                        {
-                            "type": "reaction",
-                            "message_id": source_message_id,
-                            "emoji": NOTE_REACTION,
-                        }
-                    ]
-                },
+                payload=_reaction(source_message_id, NOTE_REACTION),
             )
         )
     return Outcome.QUEUED
@@ -211,11 +203,11 @@ async def add_followup(
                 lane=f"tip:{tip.id}",
                 priority=tip_priority(tip),
                 tip_id=tip.id,
-                payload={
-                    "contents": content.with_header(said.body(), header),
-                    "reply_to_card": tip.id,
-                    "link": {"tip_id": tip.id, "role": "followup"},
-                },
+                payload=Payload(
+                    contents=tuple(content.with_header(said.body(), header)),
+                    reply_to_card=tip.id,
+                    link=JoinThread(tip.id, "followup"),
+                ),
             )
         )
     return Outcome.QUEUED

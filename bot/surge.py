@@ -23,6 +23,7 @@ from bot.tips import CATEGORIES, OfficerChat
 from storage import Store, Tx
 from storage.models import OutboxRow, Tip
 from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
+from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def list_delivery(tips: list[Tip], officers: OfficerChat) -> NewDelivery:
         chat_id=officers.chat_id,
         lane=f"tiplist:{officers.chat_id}",
         priority=PRIORITY_TIP,
-        payload={"contents": [content.text("\n".join(lines), rows)]},
+        payload=Payload((content.text("\n".join(lines), rows),)),
     )
 
 

@@ -19,6 +19,7 @@ from bot.i18n import N_, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
+from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
 
 CATEGORIES = {
@@ -226,21 +227,17 @@ def card_delivery(
     texts = card_texts(tip, officers, alert)
     lane = f"tip:{tip.id}"
     priority = tip_priority(tip) if priority is None else priority
-    link = {"tip_id": tip.id, "role": "card"}
+    link = JoinThread(tip.id, "card")
     thread: list[content.Content] = [content.text(t) for t in texts[1:]]
     if tip.has_location:
         thread.append({"type": "location", "latitude": tip.latitude, "longitude": tip.longitude})
     thread.extend(
         content.media_batches([{"type": m.kind, "file_id": m.file_id} for m in tip.media])
     )
-    then = [
-        {
-            "kind": "tip_thread",
-            "reply_to_parent": True,
-            "payload": {"contents": [part], "link": link},
-        }
+    then = tuple(
+        FollowUp(kind="tip_thread", reply_to_parent=True, payload=Payload((part,), link=link))
         for part in thread
-    ]
+    )
     return NewDelivery(
         kind="tip_card",
         chat_id=officers.chat_id,
@@ -248,12 +245,7 @@ def card_delivery(
         priority=priority,
         tip_id=tip.id,
         dedupe_key=dedupe_key,
-        payload={
-            "contents": [content.text(texts[0])],
-            "link": link,
-            "set_card": True,
-            "then": then,
-        },
+        payload=Payload((content.text(texts[0]),), link=link, set_card=True, then=then),
     )
 
 

@@ -81,12 +81,13 @@ async def pending_migrations(conn: aiosqlite.Connection) -> list[str]:
     return [name for version, name, _ in migration_files() if version not in applied]
 
 
-async def apply_migrations(conn: aiosqlite.Connection) -> list[str]:
-    """Apply every migration not applied yet, each in its own transaction. Returns their names."""
+async def apply_migrations(conn: aiosqlite.Connection, until: int | None = None) -> list[str]:
+    """Apply every migration not applied yet (up to version `until`: the migration tests build
+    a database of an earlier version), each in its own transaction. Returns their names."""
     applied = await _applied_versions(conn)
     done = []
     for version, name, sql in migration_files():
-        if version in applied:
+        if version in applied or (until is not None and version > until):
             continue
         # executescript commits first; wrap the script so a failure leaves nothing half-applied.
         await conn.executescript(

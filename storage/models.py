@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from storage.payload import Payload
 
 TOPICS = ("safety", "events", "alerts")
 
@@ -124,7 +125,7 @@ class OutboxRow:
     chat_id: int
     lane: str
     priority: int
-    payload: dict[str, Any]
+    payload: Payload | None  # None: unreadable by this version; the drainer fails the row
     tip_id: int | None
     status: str
     attempts: int

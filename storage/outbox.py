@@ -1,15 +1,21 @@
-"""The delivery outbox: rows written in the same transaction as the fact they announce."""
+"""The delivery outbox: rows written in the same transaction as the fact they announce.
+
+A row's payload is a `storage.payload.Payload`, stored as JSON by its one codec.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
 from storage.clock import Clock, to_text
 from storage.models import OutboxRow
+from storage.payload import Payload, PayloadError, from_json, to_json
+
+log = logging.getLogger(__name__)
 
 # Lower goes first: tips and their replies never wait behind bulk work.
 PRIORITY_ANSWER = 5  # an officer asked for it (a listed tip's card): served like people
@@ -25,12 +31,22 @@ PRIORITY_COSMETIC = 200  # reactions: never in the way of a message
 class NewDelivery:
     kind: str
     chat_id: int
-    payload: dict[str, Any]
+    payload: Payload
     lane: str = ""
     priority: int = PRIORITY_NOTICE
     tip_id: int | None = None
     dedupe_key: str | None = None
     broadcast_id: int | None = None
+
+
+def _payload(row: aiosqlite.Row) -> Payload | None:
+    """A payload this version cannot read leaves the row readable: the drainer then fails it
+    with the reason recorded, instead of one bad row stopping every delivery."""
+    try:
+        return from_json(row["payload"])
+    except PayloadError as error:
+        log.error("outbox row %s has an unreadable payload: %s", row["id"], error)
+        return None
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
@@ -40,7 +56,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
         chat_id=row["chat_id"],
         lane=row["lane"],
         priority=row["priority"],
-        payload=json.loads(row["payload"]),
+        payload=_payload(row),
         tip_id=row["tip_id"],
         status=row["status"],
         attempts=row["attempts"],
@@ -67,7 +83,7 @@ class OutboxRepo:
                 delivery.chat_id,
                 delivery.lane or f"chat:{delivery.chat_id}",
                 delivery.priority,
-                json.dumps(delivery.payload),
+                to_json(delivery.payload),
                 delivery.tip_id,
                 delivery.dedupe_key,
                 delivery.broadcast_id,

@@ -8,7 +8,10 @@ from pathlib import Path
 from storage import Store
 from storage.db import connect, migration_files, pending_migrations
 from storage.outbox import PRIORITY_BULK, PRIORITY_URGENT, NewDelivery
+from storage.payload import Payload
 from storage.tips import NewTip
+
+EMPTY = Payload(contents=())
 
 
 async def test_every_migration_applies_to_an_empty_database(tmp_path: Path) -> None:
@@ -56,11 +59,11 @@ async def test_outbox_sends_a_lane_in_order_and_urgent_first(tmp_path: Path) -> 
     store = Store(str(tmp_path / "outbox.sqlite3"))
     await store.open()
     async with store.transaction() as tx:
-        a1 = await tx.outbox.enqueue(NewDelivery("x", 1, {}, lane="a", priority=PRIORITY_BULK))
-        a2 = await tx.outbox.enqueue(NewDelivery("x", 1, {}, lane="a", priority=PRIORITY_URGENT))
-        b1 = await tx.outbox.enqueue(NewDelivery("x", 2, {}, lane="b", priority=PRIORITY_URGENT))
-        dup = await tx.outbox.enqueue(NewDelivery("x", 2, {}, lane="b", dedupe_key="k"))
-        dup2 = await tx.outbox.enqueue(NewDelivery("x", 2, {}, lane="b", dedupe_key="k"))
+        a1 = await tx.outbox.enqueue(NewDelivery("x", 1, EMPTY, lane="a", priority=PRIORITY_BULK))
+        a2 = await tx.outbox.enqueue(NewDelivery("x", 1, EMPTY, lane="a", priority=PRIORITY_URGENT))
+        b1 = await tx.outbox.enqueue(NewDelivery("x", 2, EMPTY, lane="b", priority=PRIORITY_URGENT))
+        dup = await tx.outbox.enqueue(NewDelivery("x", 2, EMPTY, lane="b", dedupe_key="k"))
+        dup2 = await tx.outbox.enqueue(NewDelivery("x", 2, EMPTY, lane="b", dedupe_key="k"))
     async with store.read() as tx:
         due = await tx.outbox.due(now=1e12, limit=10, busy_lanes=set())
         busy = await tx.outbox.due(now=1e12, limit=10, busy_lanes={"b"})

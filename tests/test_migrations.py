@@ -1,0 +1,428 @@
+"""The migration stairway: a database of every earlier version, holding data of that version,
+is migrated to the current schema and read by the current code.
+
+For each migration N: build the schema up to N-1 with the real runner, write rows as the code of
+that time wrote them (raw SQL, only the columns that existed then; outbox payloads in the JSON
+of their time), apply the rest of the migrations through `Store.open()`, and read everything back
+through the repositories. A new migration must add its data here (the first test says so).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from storage import Store, Tx
+from storage.db import apply_migrations, connect, migration_files, pending_migrations
+from storage.payload import FollowUp, JoinThread, Payload
+from tests.old_payloads import OLD_CARD, OLD_FOLLOWUP, old_relay
+
+OFFICERS = -1001
+WHEN = "2026-11-20T10:00:00.000000+00:00"
+EVENT_START = datetime(2026, 12, 5, 17, 30, tzinfo=UTC)
+VERSIONS = [version for version, _, _ in migration_files()]
+
+Seed = Callable[[aiosqlite.Connection], Awaitable[None]]
+Check = Callable[[Tx], Awaitable[None]]
+
+
+async def insert(conn: aiosqlite.Connection, table: str, **values: Any) -> None:
+    """A row as the code of the database's version wrote it: columns added by later
+    migrations are left out (they get their defaults, or the migration's backfill)."""
+    async with conn.execute(f"PRAGMA table_info({table})") as cursor:
+        columns = {row[1] for row in await cursor.fetchall()}
+    assert columns, f"no table {table} at this version"
+    kept = {name: value for name, value in values.items() if name in columns}
+    marks = ", ".join("?" for _ in kept)
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(kept)}) VALUES ({marks})", tuple(kept.values())
+    )
+
+
+async def outbox_row(conn: aiosqlite.Connection, **values: Any) -> None:
+    row = {"priority": 20, "status": "pending", "created_at": WHEN, "updated_at": WHEN}
+    row.setdefault("lane", f"chat:{values['chat_id']}")
+    await insert(conn, "outbox", **(row | values))
+
+
+def text_payload(html: str, buttons: list[list[list[str]]] | None = None) -> str:
+    content: dict[str, Any] = {"type": "text", "html": html}
+    if buttons:
+        content["buttons"] = buttons
+    return json.dumps({"contents": [content]})
+
+
+# 0001: residents, tips and their media, messages and thread links, the outbox, the audit log,
+# PTB's persistence. ------------------------------------------------------------------------
+
+
+async def seed_initial(conn: aiosqlite.Connection) -> None:
+    for user_id, language, opt_in, reachable in ((42, "es", 1, 1), (43, "en", None, 1)):
+        subscribed = int(opt_in == 1)
+        await insert(
+            conn,
+            "residents",
+            user_id=user_id,
+            language=language,
+            broadcast_opt_in=opt_in,
+            reachable=reachable,
+            sub_safety=subscribed,
+            sub_events=subscribed,
+            sub_alerts=subscribed,
+            created_at=WHEN,
+            updated_at=WHEN,
+        )
+    await insert(
+        conn,
+        "tips",
+        id=1,
+        resident_id=42,
+        source_key="report:42:1",
+        category="vehicle",
+        description="White van on Elm St",
+        latitude=1.5,
+        longitude=2.5,
+        anonymous=1,
+        language="es",
+        card_message_id=500,
+        created_at=WHEN,
+    )
+    for position, file_id in enumerate(("P1", "P2")):
+        await insert(conn, "tip_media", tip_id=1, position=position, kind="photo", file_id=file_id)
+    await insert(
+        conn,
+        "tip_messages",
+        tip_id=1,
+        author="officer",
+        officer_id=7,
+        kind="text",
+        text="We are on it",
+        source_chat_id=OFFICERS,
+        source_message_id=77,
+        created_at=WHEN,
+    )
+    for chat_id, message_id, role in ((OFFICERS, 500, "card"), (42, 9, "receipt")):
+        await insert(
+            conn, "thread_messages", chat_id=chat_id, message_id=message_id, tip_id=1, role=role
+        )
+    await outbox_row(
+        conn,
+        kind="tip_card",
+        chat_id=OFFICERS,
+        lane="tip:1",
+        payload=OLD_CARD,
+        tip_id=1,
+        status="sent",
+        attempts=1,
+        message_ids="[[500]]",
+    )
+    await outbox_row(conn, kind="relay", chat_id=42, payload=old_relay(1, OFFICERS, 77), tip_id=1)
+    await outbox_row(conn, kind="followup", chat_id=OFFICERS, lane="tip:1", payload=OLD_FOLLOWUP)
+    await insert(
+        conn, "audit_log", actor_id=7, action="tip.reply", tip_id=1, detail="", created_at=WHEN
+    )
+    draft = {"report_draft": {"key": "report:43:2", "category": "theft", "description": "door"}}
+    await insert(conn, "ptb_persistence", kind="user_data", key="43", data=json.dumps(draft))
+
+
+async def check_initial(tx: Tx) -> None:
+    alice, bob = await tx.residents.get(42), await tx.residents.get(43)
+    assert alice is not None and bob is not None
+    assert (alice.language, alice.reachable) == ("es", True)
+    # Opted in before topics existed (0002): subscribed to every topic, as the /start answer.
+    assert alice.subscriptions == {"safety", "events", "alerts"}
+    assert bob.subscriptions == frozenset() and bob.broadcast_opt_in is None
+
+    tip = await tx.tips.get(1)
+    assert tip is not None and tip.description == "White van on Elm St"
+    assert (tip.resident_id, tip.card_message_id, tip.has_location) == (42, 500, True)
+    assert [m.file_id for m in tip.media] == ["P1", "P2"]
+    assert tip.broadcast_id is None
+    assert [(m.author, m.text) for m in await tx.tips.messages(1)] == [("officer", "We are on it")]
+    link = await tx.tips.find_link(OFFICERS, 500)
+    assert link is not None and (link.tip_id, link.role) == (1, "card")
+
+    (card,) = await tx.outbox.rows("tip_card")
+    assert card.status == "sent" and card.message_ids == ((500,),)
+    assert card.payload is not None and card.payload.set_card
+    assert card.payload.then[1].payload.contents[0]["type"] == "album"
+    (relay,) = await tx.outbox.rows("relay")
+    assert relay.payload is not None and relay.status == "pending"
+    assert relay.payload.link == JoinThread(1, "relayed")
+    assert relay.payload.then[0] == FollowUp(
+        kind="receipt",
+        chat_id=OFFICERS,
+        lane="react:tip:1",
+        priority=200,
+        payload=Payload(({"type": "reaction", "message_id": 77, "emoji": "\U0001f44d"},)),
+    )
+    assert relay.payload.on_failed[0].append_reason
+    (followup,) = await tx.outbox.rows("followup")
+    assert followup.payload is not None and followup.payload.reply_to_card == 1
+
+    async with tx.conn.execute("SELECT action FROM audit_log") as cursor:
+        assert [row[0] for row in await cursor.fetchall()] == ["tip.reply"]
+    saved = await tx.persistence.load("user_data")
+    assert json.loads(saved["43"])["report_draft"]["category"] == "theft"
+
+
+# 0002: topics, the safety-tip library, broadcasts and their delivery rows, community groups.
+
+
+async def seed_broadcasts(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "safety_tips",
+        id=1,
+        key="home-lock-doors",
+        topic="home",
+        position=1,
+        title_en="Lock your doors",
+        body_en="Every night.",
+        title_es="Cierre sus puertas",
+        body_es="Cada noche.",
+        broadcast_count=1,
+        last_broadcast_at=WHEN,
+        created_at=WHEN,
+    )
+    await insert(
+        conn,
+        "broadcasts",
+        id=1,
+        key="weekly:2026-W47",
+        kind="weekly",
+        safety_tip_id=1,
+        recipients=2,
+        report_message_id=600,
+        created_at=WHEN,
+    )
+    await insert(
+        conn,
+        "community_groups",
+        chat_id=-2001,
+        title="Elm Street Neighbours",
+        status="approved",
+        added_by_name="@someone",
+        language="es",
+        created_at=WHEN,
+        updated_at=WHEN,
+    )
+    for chat_id, status in ((42, "sent"), (-2001, "pending")):
+        await outbox_row(
+            conn,
+            kind="broadcast",
+            chat_id=chat_id,
+            priority=100,
+            payload=text_payload("<b>Cierre sus puertas</b>\nCada noche."),
+            dedupe_key=f"broadcast:1:{chat_id}",
+            broadcast_id=1,
+            status=status,
+        )
+
+
+async def check_broadcasts(tx: Tx) -> None:
+    tip = await tx.library.get(1)
+    assert tip is not None and tip.title("es") == "Cierre sus puertas" and tip.active
+    weekly = await tx.broadcasts.get(1)
+    assert weekly is not None and weekly.kind == "weekly" and weekly.report_message_id == 600
+    assert not weekly.finished  # finished_at came later (0003): still reported on
+    assert await tx.broadcasts.progress(1) == {"sent": 1, "pending": 1}
+    group = await tx.groups.get(-2001)
+    assert group is not None and group.status == "approved" and group.language == "es"
+    texts = [
+        row.payload.contents[0]["html"] for row in await tx.outbox.rows("broadcast") if row.payload
+    ]
+    assert texts.count("<b>Cierre sus puertas</b>\nCada noche.") == 2
+
+
+# 0003: officers' alerts keep their text; a tip can answer an alert. -------------------------
+
+
+async def seed_alerts(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "broadcasts",
+        id=2,
+        key="alert:3f2a",
+        kind="alert",
+        created_by=7,
+        recipients=1,
+        text="Lost dog near the park",
+        created_at=WHEN,
+        finished_at=WHEN,
+    )
+    await insert(
+        conn,
+        "tips",
+        id=2,
+        resident_id=42,
+        source_key="report:42:2",
+        category="other",
+        description="I saw the dog",
+        language="es",
+        broadcast_id=2,
+        created_at=WHEN,
+    )
+    await outbox_row(
+        conn,
+        kind="broadcast",
+        chat_id=42,
+        priority=100,
+        payload=text_payload("Lost dog near the park", [[["I have information", "info:2"]]]),
+        dedupe_key="broadcast:2:42",
+        broadcast_id=2,
+    )
+
+
+async def check_alerts(tx: Tx) -> None:
+    alert = await tx.broadcasts.get(2)
+    assert alert is not None and alert.text == "Lost dog near the park" and alert.finished
+    tip = await tx.tips.get(2)
+    assert tip is not None and tip.broadcast_id == 2
+    (alert_row,) = [row for row in await tx.outbox.rows("broadcast") if row.chat_id == 42][1:]
+    assert alert_row.payload is not None and alert_row.status == "pending"
+    assert alert_row.payload.contents[0]["buttons"] == [[["I have information", "info:2"]]]
+
+
+# 0004: community events, answers, and every reminder as a row. ------------------------------
+
+
+async def seed_events(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "events",
+        id=1,
+        title="Street party",
+        starts_at=EVENT_START.isoformat(timespec="microseconds"),
+        place="Elm St",
+        capacity=30,
+        status="announced",
+        sequence=1,
+        created_by=7,
+        created_at=WHEN,
+        updated_at=WHEN,
+    )
+    await insert(conn, "rsvps", event_id=1, user_id=42, answer="going", updated_at=WHEN)
+    for kind, lead, due in (
+        ("reminder", 60, "2026-12-05T16:30"),
+        ("feedback", 0, "2026-12-05T19:30"),
+    ):
+        await insert(
+            conn,
+            "event_jobs",
+            event_id=1,
+            kind=kind,
+            lead_minutes=lead,
+            due_at=f"{due}:00.000000+00:00",
+        )
+    buttons = [[["Going", "rsvp:1:going"], ["Maybe", "rsvp:1:maybe"]]]
+    await outbox_row(
+        conn,
+        kind="event_reminder",
+        chat_id=42,
+        priority=30,
+        payload=text_payload("Street party in an hour", buttons),
+        dedupe_key="reminder:1:60:42",
+    )
+
+
+async def check_events(tx: Tx) -> None:
+    event = await tx.events.get(1)
+    assert event is not None and event.title == "Street party"
+    assert (event.starts_at, event.status, event.sequence) == (EVENT_START, "announced", 1)
+    assert (await tx.events.counts(1)).going == 1
+    assert await tx.events.attendees(1, ("going",)) == [(42, "es")]
+    jobs = await tx.events.jobs(1)
+    assert sorted((job.kind, job.status) for job in jobs) == [
+        ("feedback", "pending"),
+        ("reminder", "pending"),
+    ]
+    (reminder,) = await tx.outbox.rows("event_reminder")
+    assert reminder.payload is not None and reminder.payload.contents[0]["buttons"][0][0] == [
+        "Going",
+        "rsvp:1:going",
+    ]
+
+
+# 0005: an index for the drainer's next wake-up: a backed-off row. ---------------------------
+
+
+async def seed_backoff(conn: aiosqlite.Connection) -> None:
+    await outbox_row(
+        conn,
+        kind="officer_notice",
+        chat_id=OFFICERS,
+        lane="group:-2001",
+        payload=text_payload("Removed from a group"),
+        attempts=2,
+        not_before=2e9,
+        last_error="Bad Gateway",
+    )
+
+
+async def check_backoff(tx: Tx) -> None:
+    (row,) = await tx.outbox.rows("officer_notice")
+    assert (row.attempts, row.last_error, row.payload is not None) == (2, "Bad Gateway", True)
+    assert await tx.outbox.next_wakeup(1.9e9) == 2e9
+
+
+# 0006: the update inbox. --------------------------------------------------------------------
+
+
+async def seed_inbox(conn: aiosqlite.Connection) -> None:
+    update = {"update_id": 8, "message": {"message_id": 3, "text": "/start"}}
+    await insert(conn, "inbox", update_id=8, payload=json.dumps(update), received_at=WHEN)
+    await insert(conn, "inbox", update_id=7, payload="", received_at=WHEN, handled_at=WHEN)
+
+
+async def check_inbox(tx: Tx) -> None:
+    (entry,) = await tx.inbox.pending()
+    assert entry.update_id == 8 and entry.payload["message"]["text"] == "/start"
+
+
+STAIRS: dict[int, tuple[Seed, Check]] = {
+    1: (seed_initial, check_initial),
+    2: (seed_broadcasts, check_broadcasts),
+    3: (seed_alerts, check_alerts),
+    4: (seed_events, check_events),
+    5: (seed_backoff, check_backoff),
+    6: (seed_inbox, check_inbox),
+}
+
+
+def test_every_migration_has_data_of_its_version_here() -> None:
+    assert sorted(STAIRS) == VERSIONS, "add a seed and a check for the new migration"
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"from-{v - 1}")
+async def test_a_database_of_every_earlier_version_migrates_with_its_data(
+    tmp_path: Path, version: int
+) -> None:
+    path = str(tmp_path / "old.sqlite3")
+    at = version - 1
+    conn = await connect(path)
+    await apply_migrations(conn, until=at)
+    assert len(await pending_migrations(conn)) == len(VERSIONS) - at
+    for stair in sorted(STAIRS):
+        if stair <= at:
+            seed, _ = STAIRS[stair]
+            await seed(conn)
+    await conn.close()
+
+    store = Store(path)
+    await store.open()  # applies migrations `version` and later
+    try:
+        assert await pending_migrations(store.conn) == []
+        async with store.read() as tx:
+            for stair in sorted(STAIRS):
+                if stair <= at:
+                    _, check = STAIRS[stair]
+                    await check(tx)
+    finally:
+        await store.close()
