@@ -242,6 +242,22 @@ async def _reload(store: Store, broadcast_id: int) -> Broadcast | None:
         return await tx.broadcasts.get(broadcast_id)
 
 
+async def progress(store: Store, broadcast_id: int) -> dict[str, int]:
+    """How many deliveries of a broadcast are sent, pending, failed, unreachable."""
+    async with store.read() as tx:
+        return await tx.broadcasts.progress(broadcast_id)
+
+
+async def attach_report(
+    store: Store, broadcast_id: int, message_id: int, *, finished: bool
+) -> None:
+    """The delivery report's message in the officer chat (edited live until `finished`)."""
+    async with store.transaction() as tx:
+        await tx.broadcasts.set_report(broadcast_id, message_id)
+        if finished:
+            await tx.broadcasts.finish(broadcast_id)
+
+
 def report_html(broadcast: Broadcast, progress: dict[str, int], language: str) -> str:
     """The live delivery report, and its final summary once nothing is pending."""
     values = {

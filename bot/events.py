@@ -18,7 +18,7 @@ from bot.event_time import format_when
 from bot.i18n import N_, plain, translate
 from storage import Store, Tx
 from storage.events import NewEvent
-from storage.models import Event
+from storage.models import Event, RsvpCounts
 from storage.outbox import PRIORITY_BULK, PRIORITY_NOTICE, NewDelivery
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,22 @@ async def attendee_count(store: Store, event_id: int) -> int:
     async with store.read() as tx:
         counts = await tx.events.counts(event_id)
     return counts.going + counts.maybe
+
+
+async def officer_list(store: Store) -> list[tuple[Event, RsvpCounts]]:
+    """Officers' /events: drafts and announced events from 30 days back, with their answers."""
+    async with store.read() as tx:
+        upcoming = await tx.events.upcoming(
+            tx.clock.now() - timedelta(days=30), announced_only=False
+        )
+        return [(event, await tx.events.counts(event.id)) for event in upcoming]
+
+
+async def upcoming_for(store: Store, user_id: int) -> list[tuple[Event, str | None]]:
+    """Residents' /events: announced events still to come, with the resident's own answer."""
+    async with store.read() as tx:
+        upcoming = await tx.events.upcoming(tx.clock.now(), announced_only=True)
+        return [(event, await tx.events.answer_of(event.id, user_id)) for event in upcoming]
 
 
 @dataclass(frozen=True)

@@ -178,15 +178,13 @@ async def on_confirm(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("broadcast", None)
     if broadcast is not None:
-        async with porch.store.read() as tx:
-            progress = await tx.broadcasts.progress(broadcast.id)
+        progress = await broadcasts.progress(porch.store, broadcast.id)
         report = await query.message.reply_html(
             broadcasts.report_html(broadcast, progress, porch.officers.language)
         )
-        async with porch.store.transaction() as tx:
-            await tx.broadcasts.set_report(broadcast.id, report.message_id)
-            if not progress.get("pending"):
-                await tx.broadcasts.finish(broadcast.id)
+        await broadcasts.attach_report(
+            porch.store, broadcast.id, report.message_id, finished=not progress.get("pending")
+        )
     return ConversationHandler.END
 
 

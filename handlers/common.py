@@ -19,6 +19,7 @@ from telegram import (
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
+from bot import residents
 from bot.i18n import Translator, pick_language, plain, translator
 from bot.numbers import parse_chat_id as parse_chat_id  # re-exported for handlers
 from bot.numbers import parse_int as parse_int
@@ -250,8 +251,7 @@ async def ensure_resident(update: Update, context: Context) -> None:
     data = context.user_data
     if data is not None and "lang" not in data:
         language = pick_language(user.language_code, context.porch.settings.default_language)
-        async with context.porch.store.transaction() as tx:
-            resident = await tx.residents.ensure(user.id, language)
+        resident = await residents.ensure(context.porch.store, user.id, language)
         data["lang"] = resident.language
     if update.message is not None:
         allowed, warn = context.porch.flood.allow(user.id)

@@ -4,7 +4,7 @@ residents' /events, answers, calendar files and feedback; the reminder alarm clo
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -20,8 +20,9 @@ from telegram.ext import filters as f
 
 from bot import events
 from bot.calendar import event_ics
+from bot.event_draft import EventDraft
 from bot.event_time import parse_when
-from bot.events import Rsvp
+from bot.events import Event, Rsvp
 from bot.i18n import N_, plain
 from handlers.common import (
     Context,
@@ -36,8 +37,6 @@ from handlers.common import (
     said_from,
 )
 from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
-from storage.events import NewEvent
-from storage.models import Event
 
 log = logging.getLogger(__name__)
 TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
@@ -227,23 +226,9 @@ async def on_capacity_skip(update: Update, context: Context) -> Step:
     return await _preview(message, context) if message else None
 
 
-def _new_event(draft: dict[str, Any], officer_id: int) -> NewEvent:
-    return NewEvent(
-        title=draft["title"],
-        starts_at=datetime.fromisoformat(draft["start"]),
-        ends_at=datetime.fromisoformat(draft["end"]) if draft.get("end") else None,
-        place=draft.get("place"),
-        latitude=draft.get("latitude"),
-        longitude=draft.get("longitude"),
-        description=draft.get("description"),
-        capacity=draft.get("capacity"),
-        created_by=officer_id,
-    )
-
-
 async def _preview(message: Message, context: Context) -> Step:
     draft = _draft(context)
-    preview = events.draft_view(_new_event(draft, 0))
+    preview = EventDraft.from_dict(draft).preview()
     text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
     await ask(
         message,
@@ -276,7 +261,8 @@ async def on_preview(update: Update, context: Context) -> Step:
     if start <= porch.store.clock.now():
         await ask(message, context, officer_t(context, "events.time_past"))
         return START
-    event = await events.create(porch.store, porch.settings, _new_event(draft, user.id))
+    new = EventDraft.from_dict(draft).to_new_event(user.id)
+    event = await events.create(porch.store, porch.settings, new)
     if context.user_data is not None:
         context.user_data.pop("event", None)
     await reschedule(context.application)
@@ -314,16 +300,11 @@ async def officer_events(update: Update, context: Context) -> None:
     message, _ = found
     porch = context.porch
     lang = porch.officers.language
-    async with porch.store.read() as tx:
-        upcoming = await tx.events.upcoming(
-            tx.clock.now() - timedelta(days=30), announced_only=False
-        )
-        counts = {e.id: await tx.events.counts(e.id) for e in upcoming}
-    if not upcoming:
+    listed = await events.officer_list(porch.store)
+    if not listed:
         await ask(message, context, officer_t(context, "events.none_officer"))
         return
-    for event in upcoming:
-        c = counts[event.id]
+    for event, c in listed:
         rating = (
             officer_t(context, "events.rating", average=f"{c.rating_average:.1f}", count=c.ratings)
             if c.rating_average is not None
@@ -481,18 +462,16 @@ async def resident_events(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     porch, lang = context.porch, context.lang
-    async with porch.store.read() as tx:
-        upcoming = await tx.events.upcoming(tx.clock.now(), announced_only=True)
-        mine = {e.id: await tx.events.answer_of(e.id, user.id) for e in upcoming}
+    upcoming = await events.upcoming_for(porch.store, user.id)
     if not upcoming:
         await ask(message, context, context.t("events.none"))
         return
-    for event in upcoming:
+    for event, mine in upcoming:
         await ask(
             message,
             context,
             events.event_html(event, lang, porch.settings.zone),
-            reply_markup=buttons(events.rsvp_buttons(event, lang, mine[event.id])),
+            reply_markup=buttons(events.rsvp_buttons(event, lang, mine)),
         )
 
 

@@ -131,8 +131,7 @@ async def _tip_of_reply(context: Context, message: Message) -> tuple[int, str] |
     replied = message.reply_to_message
     if replied is None:
         return None
-    async with context.porch.store.read() as tx:
-        link = await tx.tips.find_link(message.chat.id, replied.message_id)
+    link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
     return (link.tip_id, link.role) if link else None
 
 

@@ -28,8 +28,7 @@ async def on_my_tips(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     t, lang = context.t, context.lang
-    async with context.porch.store.read() as tx:
-        mine = await tx.tips.list_for_resident(user.id)
+    mine = await tips.of_resident(context.porch.store, user.id)
     if not mine:
         await message.reply_html(t("mytips.none"))
         return
@@ -59,9 +58,8 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     if query is None or user is None or context.user_data is None:
         return
     tip_id = parse_int((query.data or "").removeprefix("add:"))
-    async with context.porch.store.read() as tx:
-        tip = await tx.tips.get(tip_id) if tip_id else None
-    if tip is None or tip.resident_id != user.id:
+    tip = await tips.resident_tip(context.porch.store, tip_id, user.id) if tip_id else None
+    if tip is None:
         await answer(query, context.t("common.stale"))
         return
     context.user_data["adding_to"] = tip.id
@@ -101,8 +99,7 @@ async def _target_tip(message: Message, context: Context, data: dict) -> int | N
         return int(data["adding_to"])
     replied = message.reply_to_message
     if replied is not None:
-        async with context.porch.store.read() as tx:
-            link = await tx.tips.find_link(message.chat.id, replied.message_id)
+        link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
         if link is not None:
             return link.tip_id
     return None

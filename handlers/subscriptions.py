@@ -8,9 +8,9 @@ from telegram.ext import filters as f
 
 from bot import residents
 from bot.i18n import N_, plain
+from bot.residents import TOPICS
 from handlers.common import Context, answer
 from handlers.start import on_language
-from storage.models import TOPICS
 
 PRIVATE = f.ChatType.PRIVATE
 TOPIC_LABELS = {
@@ -21,8 +21,7 @@ TOPIC_LABELS = {
 
 
 async def _keyboard(context: Context, user_id: int) -> InlineKeyboardMarkup:
-    async with context.porch.store.read() as tx:
-        resident = await tx.residents.get(user_id)
+    resident = await residents.get(context.porch.store, user_id)
     on = resident.subscriptions if resident else frozenset()
     lang = context.lang
     rows = [
@@ -53,12 +52,9 @@ async def on_toggle(update: Update, context: Context) -> None:
     if query is None or user is None or topic not in TOPICS:
         await answer(query, context.t("common.stale"))
         return
-    async with context.porch.store.transaction() as tx:
-        resident = await tx.residents.get(user.id)
-        if resident is None:
-            await answer(query, context.t("common.stale"))
-            return
-        await tx.residents.set_subscription(user.id, topic, topic not in resident.subscriptions)
+    if not await residents.toggle_subscription(context.porch.store, user.id, topic):
+        await answer(query, context.t("common.stale"))
+        return
     await answer(query)
     await query.edit_message_reply_markup(await _keyboard(context, user.id))
 
