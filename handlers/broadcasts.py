@@ -22,7 +22,7 @@ from telegram.ext import filters as f
 from bot import broadcasts
 from bot.content import visible_length
 from handlers.common import Context, answer, ask, callback_parts, keyboard, parse_int
-from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
+from handlers.officers import officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
@@ -37,10 +37,9 @@ def _draft(context: Context) -> dict[str, Any]:
 
 
 async def start(update: Update, context: Context) -> Step:
-    found = await from_officer(update, context)
-    if found is None:
+    message = update.effective_message
+    if message is None or context.officer is None:
         return ConversationHandler.END
-    message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
     await ask(
@@ -155,7 +154,7 @@ async def on_confirm(update: Update, context: Context) -> Step:
     if "kind" not in draft:
         await answer(query, context.t("common.stale"))
         return None
-    user = await officer_of(update, context)
+    user = context.officer
     if user is None:
         return None
     await answer(query)

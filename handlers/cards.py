@@ -7,14 +7,14 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot import tips
 from handlers.common import Context, answer, parse_int
-from handlers.officers import officer_of, officer_t
+from handlers.officers import officer_t
 
 
 async def on_open(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.message is None:
         return
-    officer = await officer_of(update, context)
+    officer = context.officer  # admitted by the officer gate
     if officer is None:
         return
     porch = context.porch

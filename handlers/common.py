@@ -15,6 +15,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    User,
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
     """Typed access to the bot's services and the user's language."""
+
+    officer: User | None = None  # set by the officer gate (handlers/gate.py) once admitted
 
     @property
     def porch(self) -> Porch:

@@ -36,7 +36,7 @@ from handlers.common import (
     pressed,
     said_from,
 )
-from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
+from handlers.officers import officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
 TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
@@ -78,10 +78,9 @@ def _skip(context: Context, data: str) -> InlineKeyboardMarkup:
 
 
 async def new_event(update: Update, context: Context) -> Step:
-    found = await from_officer(update, context)
-    if found is None:
+    message = update.effective_message
+    if message is None or context.officer is None:
         return ConversationHandler.END
-    message, _ = found
     if context.user_data is not None:
         context.user_data["event"] = {}
     await ask(
@@ -294,10 +293,9 @@ async def on_cancel(update: Update, context: Context) -> Step:
 
 
 async def officer_events(update: Update, context: Context) -> None:
-    found = await from_officer(update, context)
-    if found is None:
+    message = update.effective_message
+    if message is None or context.officer is None:
         return
-    message, _ = found
     porch = context.porch
     lang = porch.officers.language
     listed = await events.officer_list(porch.store)
@@ -336,7 +334,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
         return ConversationHandler.END
     _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
-    user = await officer_of(update, context)
+    user = context.officer  # admitted by the officer gate
     if user is None:
         return ConversationHandler.END
     event_id = parse_int(raw)
@@ -393,7 +391,7 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
     if query is None:
         return
     _, choice, raw = callback_parts(query.data, 3)
-    user = await officer_of(update, context)
+    user = context.officer  # admitted by the officer gate
     if user is None:
         return
     porch = context.porch
@@ -438,10 +436,9 @@ async def on_new_time(update: Update, context: Context) -> Step:
 
 async def on_cancel_event_command(update: Update, context: Context) -> None:
     """/cancelevent 12"""
-    found = await from_officer(update, context)
-    if found is None:
+    message = update.effective_message
+    if message is None or context.officer is None:
         return
-    message, _ = found
     args = context.args or []
     event_id = parse_ref(args[0]) if len(args) == 1 else None
     if event_id is None:

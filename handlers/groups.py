@@ -20,7 +20,6 @@ from telegram.ext import filters as f
 from bot import groups, residents
 from bot.i18n import plain, translate
 from handlers.common import Context, answer, callback_parts, parse_chat_id
-from handlers.officers import officer_of
 
 PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -64,7 +63,7 @@ async def on_group_decision(update: Update, context: Context) -> None:
     _, action, raw = callback_parts(query.data, 3)
     porch = context.porch
     lang = porch.officers.language
-    user = await officer_of(update, context)
+    user = context.officer  # admitted by the officer gate
     if user is None:
         return
     chat_id = parse_chat_id(raw)

@@ -15,7 +15,7 @@ from bot.content import TEXT_LIMIT, visible_length
 from bot.i18n import N_, plain
 from bot.schedule import previous_fire, weekly_trigger
 from handlers.common import Context, answer, parse_ref
-from handlers.officers import from_officer, officer_t
+from handlers.officers import officer_t
 
 log = logging.getLogger(__name__)
 PRIVATE = f.ChatType.PRIVATE
@@ -63,10 +63,9 @@ async def on_safety_topic(update: Update, context: Context) -> None:
 
 async def on_add_tip(update: Update, context: Context) -> None:
     """/addtip topic | title | text [| título | texto] — Spanish defaults to the same text."""
-    found = await from_officer(update, context)
-    if found is None:
+    message, user = update.effective_message, context.officer
+    if message is None or user is None:
         return
-    message, user = found
     raw = (message.text or "").split(maxsplit=1)
     parts = [p.strip() for p in raw[1].split("|")] if len(raw) == 2 else []
     if len(parts) not in (3, 5) or parts[0] not in LIBRARY_TOPICS or not all(parts):
@@ -91,10 +90,9 @@ async def on_add_tip(update: Update, context: Context) -> None:
 
 async def on_tips(update: Update, context: Context) -> None:
     """/tips lists the library; /tips retire 12 and /tips restore 12 change the rotation."""
-    found = await from_officer(update, context)
-    if found is None:
+    message, user = update.effective_message, context.officer
+    if message is None or user is None:
         return
-    message, user = found
     args = context.args or []
     store = context.porch.store
     tip_id = parse_ref(args[1]) if len(args) == 2 else None
