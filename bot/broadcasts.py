@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 
-from bot import content
+from bot import callbacks, content
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.i18n import translate
 from bot.schedule import previous_fire, week_key, weekly_trigger
@@ -209,7 +209,7 @@ async def send_officer_broadcast(
             if kind == "alert":
                 label = translate(target.language, "broadcast.have_info")
                 data = (
-                    f"info:{broadcast.id}"
+                    callbacks.ALERT_INFO.build(callbacks.Ref(broadcast.id))
                     if target.chat_id > 0
                     else f"https://t.me/{bot_username}?start=alert-{broadcast.id}"
                 )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from bot import content
+from bot import callbacks, content
 from bot.broadcasts import recipients
 from bot.config import SUPPORTED_LANGUAGES, Settings, parse_offsets
 from bot.event_time import format_when
@@ -63,7 +63,10 @@ def rsvp_buttons(
         return ("✓ " + text) if answer == current else text
 
     return [
-        [(label(answer), f"ev:{answer}:{event.id}") for answer in ANSWERS],
+        [
+            (label(answer), callbacks.RSVP.build(callbacks.ChoiceRef(answer, event.id)))
+            for answer in ANSWERS
+        ],
         [(plain(language, "events.add_to_calendar"), f"ev:ics:{event.id}")],
     ]
 
@@ -352,7 +355,9 @@ async def _ask_feedback(tx: Tx, event: Event) -> int:
     people = await tx.events.attendees(event.id, ("going",))
     for user_id, lang in people:
         text = translate(lang, "events.feedback", title=event.title)
-        buttons = [[(str(n), f"rate:{event.id}:{n}") for n in range(1, 6)]]
+        buttons = [
+            [(str(n), callbacks.RATE.build(callbacks.Rating(event.id, n))) for n in range(1, 6)]
+        ]
         await tx.outbox.enqueue(
             NewDelivery(
                 kind="event_feedback",

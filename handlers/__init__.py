@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
+from bot import callbacks as cb
 from handlers import (
     broadcasts,
     cards,
@@ -76,7 +77,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     events.register(app, officer_chat_id)
     cards.register(app)
     app.add_handler(report.conversation(app))
-    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
+    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)
     safety.register(app, officer_chat_id)
     subscriptions.register(app)

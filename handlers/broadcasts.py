@@ -20,8 +20,9 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts
+from bot import callbacks as cb
 from bot.content import visible_length
-from handlers.common import Context, answer, ask, callback_parts, keyboard, parse_int
+from handlers.common import Context, answer, ask, keyboard
 from handlers.officers import officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ async def on_text(update: Update, context: Context) -> Step:
     draft.update(id=message.message_id, text=text, photo=None)
     if message.photo:
         draft["photo"] = message.photo[-1].file_id
-    tag = _tag(message.from_user.id if message.from_user else 0, draft)
+    author = message.from_user.id if message.from_user else 0
     await ask(
         message,
         context,
@@ -78,8 +79,11 @@ async def on_text(update: Update, context: Context) -> Step:
             context.porch.officers.language,
             [
                 [
-                    ("broadcast.kind_alert", f"bk:alert:{tag}"),
-                    ("broadcast.kind_announcement", f"bk:ann:{tag}"),
+                    ("broadcast.kind_alert", _button(cb.BROADCAST_KIND, "alert", author, draft)),
+                    (
+                        "broadcast.kind_announcement",
+                        _button(cb.BROADCAST_KIND, "ann", author, draft),
+                    ),
                 ]
             ],
         ),
@@ -87,36 +91,39 @@ async def on_text(update: Update, context: Context) -> Step:
     return KIND
 
 
-def _tag(author_id: int, draft: dict[str, Any]) -> str:
-    """Which draft a button belongs to: its author and the message that gave its text."""
-    return f"{author_id}:{draft.get('id', 0)}"
+def _button(kind: cb.Kind[cb.DraftChoice], choice: str, author: int, draft: dict[str, Any]) -> str:
+    """A button bound to its draft: its author and the message that gave its text."""
+    return kind.build(cb.DraftChoice(choice, author, int(draft.get("id", 0))))
 
 
-async def _own_press(update: Update, context: Context, choices: tuple[str, ...]) -> str | None:
+async def _own_press(
+    update: Update, context: Context, kind: cb.Kind[cb.DraftChoice] | None
+) -> str | None:
     """The choice pressed on the presser's own current draft; otherwise the press is answered
     (a colleague's preview: only its author may act on it; an older preview: stale) and None."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return None
-    _, choice, author, draft_id = callback_parts(query.data, 4)
-    if parse_int(author) != user.id:
+    press = cb.BROADCAST_KIND.parse(query.data) or cb.BROADCAST_SEND.parse(query.data)
+    if press is None or press.author != user.id:
         await answer(query, officer_t(context, "broadcast.not_yours"))
         return None
     draft = _draft(context)
-    if choice not in choices or parse_int(draft_id) != draft.get("id") or "text" not in draft:
+    in_step = kind is not None and kind.parse(query.data) is not None
+    if not in_step or press.draft != draft.get("id") or "text" not in draft:
         await answer(query, context.t("common.stale"))
         return None
-    return choice
+    return press.choice
 
 
 async def on_foreign_press(update: Update, context: Context) -> None:
     """A broadcast button pressed by someone with no broadcast in progress."""
-    await _own_press(update, context, ())
+    await _own_press(update, context, None)
 
 
 async def on_kind(update: Update, context: Context) -> Step:
     query = update.callback_query
-    choice = await _own_press(update, context, ("alert", "ann"))
+    choice = await _own_press(update, context, cb.BROADCAST_KIND)
     if query is None or choice is None:
         return None
     draft = _draft(context)
@@ -128,10 +135,15 @@ async def on_kind(update: Update, context: Context) -> Step:
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
-    tag = _tag(query.from_user.id, draft)
+    author = query.from_user.id
     buttons = keyboard(
         context.porch.officers.language,
-        [[("broadcast.send", f"bs:yes:{tag}"), ("broadcast.cancel", f"bs:no:{tag}")]],
+        [
+            [
+                ("broadcast.send", _button(cb.BROADCAST_SEND, "yes", author, draft)),
+                ("broadcast.cancel", _button(cb.BROADCAST_SEND, "no", author, draft)),
+            ]
+        ],
     )
     if not isinstance(query.message, Message):
         return None
@@ -147,7 +159,7 @@ async def on_kind(update: Update, context: Context) -> Step:
 
 async def on_confirm(update: Update, context: Context) -> Step:
     query = update.callback_query
-    choice = await _own_press(update, context, ("yes", "no"))
+    choice = await _own_press(update, context, cb.BROADCAST_SEND)
     draft = _draft(context)
     if query is None or choice is None:
         return None
@@ -235,8 +247,8 @@ def register(app: Application, officer_chat_id: int) -> None:
             MessageHandler(officer_chat & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
             MessageHandler(officer_chat & ~f.COMMAND, on_unusable),
         ],
-        KIND: [CallbackQueryHandler(on_kind, pattern=r"^bk:")],
-        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:")],
+        KIND: [CallbackQueryHandler(on_kind, pattern=cb.BROADCAST_KIND.pattern)],
+        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=cb.BROADCAST_SEND.pattern)],
     }
     fallbacks: list[BaseHandler[Update, Context, Any]] = [
         CommandHandler("cancel", on_cancel, filters=officer_chat)
@@ -250,7 +262,9 @@ def register(app: Application, officer_chat_id: int) -> None:
             fallbacks=fallbacks,
         )
     )
-    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=r"^b[ks]:"))
+    # Any broadcast button nobody's conversation took: a colleague's, or an old one.
+    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_KIND.loose))
+    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_SEND.loose))
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             update_reports,

@@ -22,8 +22,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import residents
 from bot.i18n import Translator, pick_language, plain, translator
-from bot.numbers import parse_chat_id as parse_chat_id  # re-exported for handlers
-from bot.numbers import parse_int as parse_int
+from bot.numbers import parse_int as parse_int  # re-exported for handlers
 from bot.numbers import parse_ref as parse_ref
 from bot.relay import Said
 from bot.services import Porch
@@ -72,13 +71,6 @@ def buttons(rows: Rows) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-
-
-def callback_parts(data: str | None, count: int) -> list[str]:
-    """Callback data split on ":" into exactly `count` parts ("" for each missing one), so
-    forged data never breaks unpacking; the last part keeps any further ":"."""
-    parts = (data or "").split(":", count - 1)
-    return parts + [""] * (count - len(parts))
 
 
 MEDIA_KINDS = ("photo", "video", "voice", "document", "audio", "animation")

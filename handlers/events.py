@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import events
 from bot.calendar import event_ics
 from bot.event_draft import EventDraft
@@ -29,7 +30,6 @@ from handlers.common import (
     answer,
     ask,
     buttons,
-    callback_parts,
     keyboard,
     parse_int,
     parse_ref,
@@ -70,8 +70,9 @@ def _draft(context: Context) -> dict[str, Any]:
     return draft
 
 
-def _skip(context: Context, data: str) -> InlineKeyboardMarkup:
-    return keyboard(context.porch.officers.language, [[("common.skip", data)]])
+def _skip(context: Context) -> InlineKeyboardMarkup:
+    skip = cb.NEW_EVENT.build(cb.Choice("skip"))
+    return keyboard(context.porch.officers.language, [[("common.skip", skip)]])
 
 
 # Officers: /newevent ---------------------------------------------------------------------------
@@ -122,7 +123,7 @@ async def on_start(update: Update, context: Context) -> Step:
         message,
         context,
         officer_t(context, "events.ask_end"),
-        reply_markup=_skip(context, "ne:skip"),
+        reply_markup=_skip(context),
     )
     return END
 
@@ -175,7 +176,7 @@ async def on_place(update: Update, context: Context) -> Step:
         message,
         context,
         officer_t(context, "events.ask_description"),
-        reply_markup=_skip(context, "ne:skip"),
+        reply_markup=_skip(context),
     )
     return DESCRIPTION
 
@@ -198,7 +199,7 @@ async def _ask_capacity(message: Message, context: Context) -> Step:
         message,
         context,
         officer_t(context, "events.ask_capacity"),
-        reply_markup=_skip(context, "ne:skip"),
+        reply_markup=_skip(context),
     )
     return CAPACITY
 
@@ -236,8 +237,11 @@ async def _preview(message: Message, context: Context) -> Step:
         reply_markup=keyboard(
             context.porch.officers.language,
             [
-                [("events.announce", "ne:announce"), ("events.save", "ne:save")],
-                [("events.discard", "ne:cancel")],
+                [
+                    ("events.announce", cb.NEW_EVENT.build(cb.Choice("announce"))),
+                    ("events.save", cb.NEW_EVENT.build(cb.Choice("save"))),
+                ],
+                [("events.discard", cb.NEW_EVENT.build(cb.Choice("cancel")))],
             ],
         ),
     )
@@ -250,7 +254,8 @@ async def on_preview(update: Update, context: Context) -> Step:
     message = await pressed(update)
     if query is None or user is None or message is None or "start" not in draft:
         return ConversationHandler.END
-    if query.data == "ne:cancel":
+    press = cb.NEW_EVENT.parse(query.data)
+    if press is None or press.choice == "cancel":
         if context.user_data is not None:
             context.user_data.pop("event", None)
         await ask(message, context, officer_t(context, "events.discarded"))
@@ -265,7 +270,7 @@ async def on_preview(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("event", None)
     await reschedule(context.application)
-    if query.data == "ne:announce":
+    if press.choice == "announce":
         count = await events.announce(
             porch.store,
             porch.settings,
@@ -318,9 +323,9 @@ async def officer_events(update: Update, context: Context) -> None:
         )
         rows = [
             [
-                ("events.edit_time", f"evo:time:{event.id}"),
-                ("events.announce", f"evo:announce:{event.id}"),
-                ("events.cancel_event", f"evo:cancel:{event.id}"),
+                ("events.edit_time", cb.EVENT_CARD.build(cb.ChoiceRef("time", event.id))),
+                ("events.announce", cb.EVENT_CARD.build(cb.ChoiceRef("announce", event.id))),
+                ("events.cancel_event", cb.EVENT_CARD.build(cb.ChoiceRef("cancel", event.id))),
             ]
         ]
         await ask(
@@ -332,13 +337,13 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     query = update.callback_query
     if query is None:
         return ConversationHandler.END
-    _, action, raw = callback_parts(query.data, 3)
+    press = cb.EVENT_CARD.parse(query.data)
     porch = context.porch
     user = context.officer  # admitted by the officer gate
     if user is None:
         return ConversationHandler.END
-    event_id = parse_int(raw)
-    event = await events.get(porch.store, event_id) if event_id else None
+    action = press.choice if press else ""
+    event = await events.get(porch.store, press.id) if press else None
     if event is None or event.status == "cancelled":
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
@@ -377,8 +382,8 @@ async def _ask_cancel(context: Context, message: Message, event: Event) -> None:
             context.porch.officers.language,
             [
                 [
-                    ("events.cancel_yes", f"evc:yes:{event.id}"),
-                    ("events.cancel_keep", f"evc:no:{event.id}"),
+                    ("events.cancel_yes", cb.EVENT_CANCEL.build(cb.ChoiceRef("yes", event.id))),
+                    ("events.cancel_keep", cb.EVENT_CANCEL.build(cb.ChoiceRef("no", event.id))),
                 ]
             ],
         ),
@@ -390,19 +395,18 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    _, choice, raw = callback_parts(query.data, 3)
+    press = cb.EVENT_CANCEL.parse(query.data)
     user = context.officer  # admitted by the officer gate
     if user is None:
         return
     porch = context.porch
-    event_id = parse_int(raw)
-    event = await events.get(porch.store, event_id) if event_id else None
+    event = await events.get(porch.store, press.id) if press else None
     answered = not isinstance(query.message, Message) or query.message.reply_markup is None
-    if event is None or event.status == "cancelled" or choice not in ("yes", "no") or answered:
+    if press is None or event is None or event.status == "cancelled" or answered:
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
-    if choice == "no":
+    if press.choice == "no":
         await query.edit_message_text(officer_t(context, "events.cancel_kept", ref=event.id))
         return
     cancelled = await events.cancel(porch.store, porch.settings, event.id, officer_id=user.id)
@@ -495,13 +499,13 @@ async def on_rsvp(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, choice, raw = callback_parts(query.data, 3)
+    press = cb.RSVP.parse(query.data)
     porch, lang = context.porch, context.lang
-    event_id = parse_int(raw)
-    event = await events.get(porch.store, event_id) if event_id else None
-    if event is None:
+    event = await events.get(porch.store, press.id) if press else None
+    if press is None or event is None:
         await answer(query, context.t("common.stale"))
         return
+    choice = press.choice
     if choice == "ics":
         await answer(query)
         data = event_ics(
@@ -532,7 +536,16 @@ async def on_rsvp(update: Update, context: Context) -> None:
         await context.bot.send_message(
             user.id,
             context.t("events.full_offer_maybe", title=event.title),
-            reply_markup=buttons([[(plain(lang, "events.answer_maybe"), f"ev:maybe:{event.id}")]]),
+            reply_markup=buttons(
+                [
+                    [
+                        (
+                            plain(lang, "events.answer_maybe"),
+                            cb.RSVP.build(cb.ChoiceRef("maybe", event.id)),
+                        )
+                    ]
+                ]
+            ),
         )
         return
     await answer(query, plain(lang, ANSWERED[choice]))
@@ -543,18 +556,15 @@ async def on_rating(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _, raw_event, raw_rating = callback_parts(query.data, 3)
-    event_id, rating = parse_int(raw_event), parse_int(raw_rating, high=5)
-    ok = (
-        event_id is not None
-        and rating is not None
-        and await events.rate(context.porch.store, event_id, user.id, rating)
+    press = cb.RATE.parse(query.data)
+    ok = press is not None and await events.rate(
+        context.porch.store, press.event_id, user.id, press.stars
     )
-    if not ok:
+    if press is None or not ok:
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
-    await query.edit_message_text(context.t("events.thanks_rating", rating=rating))
+    await query.edit_message_text(context.t("events.thanks_rating", rating=press.stars))
 
 
 # The alarm clock --------------------------------------------------------------------------------
@@ -591,24 +601,26 @@ def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     text = officer_chat & f.TEXT & ~f.COMMAND  # a reply to a prompt is an answer too
     Handlers = list[BaseHandler[Update, Context, Any]]
+    skip = cb.NEW_EVENT.pattern_with("skip")
+    preview = cb.NEW_EVENT.pattern_with("announce", "save", "cancel")
     entry: Handlers = [
         CommandHandler("newevent", new_event, filters=officer_chat),
-        CallbackQueryHandler(on_officer_button, pattern=r"^evo:time:\d+$"),
+        CallbackQueryHandler(on_officer_button, pattern=cb.EVENT_CARD.pattern_with("time")),
     ]
     states: dict[object, Handlers] = {
         TITLE: [MessageHandler(text, on_title)],
         START: [MessageHandler(text, on_start)],
-        END: [MessageHandler(text, on_end), CallbackQueryHandler(on_end_skip, "^ne:skip$")],
+        END: [MessageHandler(text, on_end), CallbackQueryHandler(on_end_skip, skip)],
         PLACE: [MessageHandler(text | (officer_chat & (f.LOCATION | f.VENUE)), on_place)],
         DESCRIPTION: [
             MessageHandler(text, on_description),
-            CallbackQueryHandler(on_description_skip, "^ne:skip$"),
+            CallbackQueryHandler(on_description_skip, skip),
         ],
         CAPACITY: [
             MessageHandler(text, on_capacity),
-            CallbackQueryHandler(on_capacity_skip, "^ne:skip$"),
+            CallbackQueryHandler(on_capacity_skip, skip),
         ],
-        PREVIEW: [CallbackQueryHandler(on_preview, r"^ne:(announce|save|cancel)$")],
+        PREVIEW: [CallbackQueryHandler(on_preview, preview)],
         NEW_TIME: [MessageHandler(text, on_new_time)],
     }
     fallbacks: Handlers = [CommandHandler("cancel", on_cancel, filters=officer_chat)]
@@ -624,13 +636,14 @@ def register(app: Application, officer_chat_id: int) -> None:
     )
     # Outside the conversation: announcing or cancelling an event from /events must not end a
     # /newevent the officer is in the middle of.
-    app.add_handler(CallbackQueryHandler(on_officer_button, pattern=r"^evo:(announce|cancel):\d+$"))
-    app.add_handler(CallbackQueryHandler(on_cancel_confirmed, pattern=r"^evc:(yes|no):\d+$"))
+    announce_or_cancel = cb.EVENT_CARD.pattern_with("announce", "cancel")
+    app.add_handler(CallbackQueryHandler(on_officer_button, pattern=announce_or_cancel))
+    app.add_handler(CallbackQueryHandler(on_cancel_confirmed, pattern=cb.EVENT_CANCEL.pattern))
     app.add_handler(CommandHandler("cancelevent", on_cancel_event_command, filters=officer_chat))
     app.add_handler(CommandHandler("events", officer_events, filters=officer_chat))
     app.add_handler(CommandHandler("events", resident_events, filters=PRIVATE))
     app.add_handler(
         CommandHandler("start", on_event_link, filters=PRIVATE & f.Regex(r"^/start event-\d+$"))
     )
-    app.add_handler(CallbackQueryHandler(on_rsvp, pattern=r"^ev:(going|maybe|no|ics):\d+$"))
-    app.add_handler(CallbackQueryHandler(on_rating, pattern=r"^rate:\d+:[1-5]$"))
+    app.add_handler(CallbackQueryHandler(on_rsvp, pattern=cb.RSVP.pattern))
+    app.add_handler(CallbackQueryHandler(on_rating, pattern=cb.RATE.pattern))

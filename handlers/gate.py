@@ -1,7 +1,7 @@
 """The officer gate: one early handler that stops every officer-only update from a non-officer.
 
 Officer-only updates are presses of officer buttons (their kind says so, see
-`OFFICER_BUTTONS`), every command in the officer chat but /help and /cancel, and officer
+bot/callbacks.py), every command in the officer chat but /help and /cancel, and officer
 commands sent in a private chat. The gate runs in group -2 (see handlers/__init__.py), before
 any conversation: a press outside the officer chat is refused at once, without asking Telegram
 about anyone; in the officer chat, membership comes from the roster (cached, corrected by
@@ -16,21 +16,18 @@ button cannot forget the check; it can only fail closed.
 from __future__ import annotations
 
 import logging
-import re
 from enum import Enum
 
 from telegram import Message, MessageEntity, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler
 
+from bot import callbacks
 from bot.i18n import translate
 from handlers.common import Context, answer
 
 log = logging.getLogger(__name__)
 
-# Callback data prefixes of every button that only officers may press: event cards, event
-# confirmations, group cards, broadcasts, /newevent, surge lists.
-OFFICER_BUTTONS = r"^(evo|evc|grp|bk|bs|ne|open):"
 # Commands of the officer chat that anyone there may use: help, and ending one's own wizard.
 OPEN_COMMANDS = frozenset({"help", "cancel"})
 # Officer commands refused in private chats (a resident's /events is their own command).
@@ -121,17 +118,16 @@ class OfficerGate(BaseHandler[Update, Context, None]):
     """Takes exactly the officer-only updates (decided without I/O), and lets an update go
     on only when its sender is an officer in the officer chat."""
 
-    def __init__(self, officer_chat_id: int, officer_buttons: str = OFFICER_BUTTONS) -> None:
+    def __init__(self, officer_chat_id: int) -> None:
         super().__init__(self._admit_or_stop)
         self.officer_chat_id = officer_chat_id
-        self.buttons = re.compile(officer_buttons)
 
     def check_update(self, update: object) -> bool:
         if not isinstance(update, Update):
             return False
         query = update.callback_query
         if query is not None:
-            return bool(query.data and self.buttons.match(query.data))
+            return callbacks.for_officers(query.data)
         message = update.message or update.edited_message
         command = command_of(message)
         if message is None or command is None:

@@ -6,10 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
-from handlers.common import Context, answer, parse_int, said_from
+from handlers.common import Context, answer, said_from
 from handlers.report import offer_quick_tip
 from handlers.start import resident_help
 
@@ -46,7 +47,8 @@ async def on_my_tips(update: Update, context: Context) -> None:
         buttons.append(
             [
                 InlineKeyboardButton(
-                    plain(lang, "mytips.add", ref=tip.id), callback_data=f"add:{tip.id}"
+                    plain(lang, "mytips.add", ref=tip.id),
+                    callback_data=cb.ADD_TO_TIP.build(cb.Ref(tip.id)),
                 )
             ]
         )
@@ -57,8 +59,8 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or context.user_data is None:
         return
-    tip_id = parse_int((query.data or "").removeprefix("add:"))
-    tip = await tips.resident_tip(context.porch.store, tip_id, user.id) if tip_id else None
+    press = cb.ADD_TO_TIP.parse(query.data)
+    tip = await tips.resident_tip(context.porch.store, press.id, user.id) if press else None
     if tip is None:
         await answer(query, context.t("common.stale"))
         return
@@ -144,6 +146,6 @@ async def on_unknown_command(update: Update, context: Context) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytips", on_my_tips, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=r"^add:"))
+    app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=cb.ADD_TO_TIP.pattern))
     app.add_handler(MessageHandler(PRIVATE & ~f.COMMAND, on_private_message))
     app.add_handler(MessageHandler(PRIVATE & f.COMMAND, on_unknown_command))

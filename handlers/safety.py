@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
 from bot import broadcasts, safety
+from bot import callbacks as cb
 from bot.broadcasts import LIBRARY_TOPICS
 from bot.content import TEXT_LIMIT, visible_length
 from bot.i18n import N_, plain
@@ -30,7 +31,9 @@ TOPIC_LABELS = {
 
 def _topics_keyboard(lang: str) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(plain(lang, TOPIC_LABELS[topic]), callback_data=f"safety:{topic}")
+        InlineKeyboardButton(
+            plain(lang, TOPIC_LABELS[topic]), callback_data=cb.SAFETY_TOPIC.build(cb.Choice(topic))
+        )
         for topic in LIBRARY_TOPICS
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
@@ -45,7 +48,8 @@ async def on_safety(update: Update, context: Context) -> None:
 
 async def on_safety_topic(update: Update, context: Context) -> None:
     query = update.callback_query
-    topic = (query.data or "").removeprefix("safety:") if query else ""
+    press = cb.SAFETY_TOPIC.parse(query.data) if query else None
+    topic = press.choice if press else ""
     if query is None or topic not in LIBRARY_TOPICS:
         await answer(query, context.t("common.stale"))
         return
@@ -140,6 +144,6 @@ async def weekly_job(context: Context) -> None:
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     app.add_handler(CommandHandler("safety", on_safety, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=r"^safety:"))
+    app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=cb.SAFETY_TOPIC.pattern))
     app.add_handler(CommandHandler("addtip", on_add_tip, filters=officer_chat))
     app.add_handler(CommandHandler("tips", on_tips, filters=officer_chat))

@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import residents
 from bot.i18n import N_, plain
 from bot.residents import TOPICS
@@ -13,6 +14,7 @@ from handlers.common import Context, answer
 from handlers.start import on_language
 
 PRIVATE = f.ChatType.PRIVATE
+SETTINGS_LANGUAGE = cb.SETTINGS.build(cb.Choice("lang"))
 TOPIC_LABELS = {
     "safety": N_("settings.topic_safety"),
     "events": N_("settings.topic_events"),
@@ -28,12 +30,14 @@ async def _keyboard(context: Context, user_id: int) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 ("✅ " if topic in on else "⬜ ") + plain(lang, TOPIC_LABELS[topic]),
-                callback_data=f"sub:{topic}",
+                callback_data=cb.SUBSCRIPTION.build(cb.Choice(topic)),
             )
         ]
         for topic in TOPICS
     ]
-    rows.append([InlineKeyboardButton(plain(lang, "settings.language"), callback_data="set:lang")])
+    rows.append(
+        [InlineKeyboardButton(plain(lang, "settings.language"), callback_data=SETTINGS_LANGUAGE)]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -48,11 +52,11 @@ async def on_settings(update: Update, context: Context) -> None:
 
 async def on_toggle(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
-    topic = (query.data or "").removeprefix("sub:") if query else ""
-    if query is None or user is None or topic not in TOPICS:
+    press = cb.SUBSCRIPTION.parse(query.data) if query else None
+    if query is None or user is None or press is None:
         await answer(query, context.t("common.stale"))
         return
-    if not await residents.toggle_subscription(context.porch.store, user.id, topic):
+    if not await residents.toggle_subscription(context.porch.store, user.id, press.choice):
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
@@ -84,5 +88,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("settings", on_settings, filters=PRIVATE))
     app.add_handler(CommandHandler("subscribe", on_subscribe, filters=PRIVATE))
     app.add_handler(CommandHandler("unsubscribe", on_unsubscribe, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_toggle, pattern=r"^sub:"))
-    app.add_handler(CallbackQueryHandler(on_settings_language, pattern=r"^set:lang$"))
+    app.add_handler(CallbackQueryHandler(on_toggle, pattern=cb.SUBSCRIPTION.loose))
+    app.add_handler(
+        CallbackQueryHandler(on_settings_language, pattern=cb.SETTINGS.pattern_with("lang"))
+    )
