@@ -1,4 +1,10 @@
-"""Every handler of the bot, registered in one readable place. Order matters where noted."""
+"""Telegram-facing adapters: parse an update, call bot/, answer. Registered here, in one place.
+
+handlers → bot → storage: no module here imports `storage` (ruff TID251). Officer-only updates
+pass one gate first (handlers/gate.py, group -2), so officer handlers read `context.officer`
+instead of checking it themselves; callback data is built and parsed by bot/callbacks.py.
+Order matters where noted.
+"""
 
 from __future__ import annotations
 
