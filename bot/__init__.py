@@ -1,4 +1,12 @@
-"""Porchlight: the application and its domain logic."""
+"""Porchlight: the application and its domain logic.
+
+The middle layer of handlers → bot → storage. One module per domain capability (tips, relay,
+broadcasts, events, groups, residents, safety, …) holds plain async functions that take the
+`Store` and plain values and return dataclasses; nothing here sees a Telegram `Update`. Handlers
+reach storage only through these functions (ruff's TID251 enforces it). `callbacks.py` is the
+one codec of callback data, here because bot/ builds buttons into outbox contents too.
+`app.py` wires everything; `delivery.py` drains the outbox.
+"""
 
 import os
 

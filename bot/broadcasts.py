@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 
-from bot import content
+from bot import callbacks, content
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.i18n import translate
 from bot.schedule import previous_fire, week_key, weekly_trigger
@@ -210,7 +210,7 @@ async def send_officer_broadcast(
             if kind == "alert":
                 label = translate(target.language, "broadcast.have_info")
                 data = (
-                    f"info:{broadcast.id}"
+                    callbacks.ALERT_INFO.build(callbacks.Ref(broadcast.id))
                     if target.chat_id > 0
                     else f"https://t.me/{bot_username}?start=alert-{broadcast.id}"
                 )
@@ -241,6 +241,22 @@ async def send_officer_broadcast(
 async def _reload(store: Store, broadcast_id: int) -> Broadcast | None:
     async with store.read() as tx:
         return await tx.broadcasts.get(broadcast_id)
+
+
+async def progress(store: Store, broadcast_id: int) -> dict[str, int]:
+    """How many deliveries of a broadcast are sent, pending, failed, unreachable."""
+    async with store.read() as tx:
+        return await tx.broadcasts.progress(broadcast_id)
+
+
+async def attach_report(
+    store: Store, broadcast_id: int, message_id: int, *, finished: bool
+) -> None:
+    """The delivery report's message in the officer chat (edited live until `finished`)."""
+    async with store.transaction() as tx:
+        await tx.broadcasts.set_report(broadcast_id, message_id)
+        if finished:
+            await tx.broadcasts.finish(broadcast_id)
 
 
 def report_html(broadcast: Broadcast, progress: dict[str, int], language: str) -> str:

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from bot import content
+from bot import callbacks, content
 from bot.broadcasts import recipients
 from bot.config import SUPPORTED_LANGUAGES, Settings, parse_offsets
 from bot.event_time import format_when
 from bot.i18n import N_, plain, translate
 from storage import Store, Tx
 from storage.events import NewEvent
-from storage.models import Event
+from storage.models import Event, RsvpCounts
 from storage.outbox import PRIORITY_BULK, PRIORITY_NOTICE, NewDelivery
 from storage.payload import Payload
 
@@ -64,7 +64,10 @@ def rsvp_buttons(
         return ("✓ " + text) if answer == current else text
 
     return [
-        [(label(answer), f"ev:{answer}:{event.id}") for answer in ANSWERS],
+        [
+            (label(answer), callbacks.RSVP.build(callbacks.ChoiceRef(answer, event.id)))
+            for answer in ANSWERS
+        ],
         [(plain(language, "events.add_to_calendar"), f"ev:ics:{event.id}")],
     ]
 
@@ -287,6 +290,22 @@ async def attendee_count(store: Store, event_id: int) -> int:
     return counts.going + counts.maybe
 
 
+async def officer_list(store: Store) -> list[tuple[Event, RsvpCounts]]:
+    """Officers' /events: drafts and announced events from 30 days back, with their answers."""
+    async with store.read() as tx:
+        upcoming = await tx.events.upcoming(
+            tx.clock.now() - timedelta(days=30), announced_only=False
+        )
+        return [(event, await tx.events.counts(event.id)) for event in upcoming]
+
+
+async def upcoming_for(store: Store, user_id: int) -> list[tuple[Event, str | None]]:
+    """Residents' /events: announced events still to come, with the resident's own answer."""
+    async with store.read() as tx:
+        upcoming = await tx.events.upcoming(tx.clock.now(), announced_only=True)
+        return [(event, await tx.events.answer_of(event.id, user_id)) for event in upcoming]
+
+
 @dataclass(frozen=True)
 class JobRun:
     job_id: int
@@ -337,7 +356,9 @@ async def _ask_feedback(tx: Tx, event: Event) -> int:
     people = await tx.events.attendees(event.id, ("going",))
     for user_id, lang in people:
         text = translate(lang, "events.feedback", title=event.title)
-        buttons = [[(str(n), f"rate:{event.id}:{n}") for n in range(1, 6)]]
+        buttons = [
+            [(str(n), callbacks.RATE.build(callbacks.Rating(event.id, n))) for n in range(1, 6)]
+        ]
         await tx.outbox.enqueue(
             NewDelivery(
                 kind="event_feedback",

@@ -15,7 +15,7 @@ from bot.content import Content
 from bot.i18n import translate
 from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
-from storage.models import Tip
+from storage.models import ThreadLink, Tip
 from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
 from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTipMessage
@@ -81,6 +81,13 @@ def _officer_notice(
         append_reason=reason,
         payload=_notice(officers, tip_id, key, reply_to),
     )
+
+
+async def thread_link(store: Store, chat_id: int, message_id: int) -> ThreadLink | None:
+    """Which tip (and which of its messages: card, relay, note…) a chat's message belongs to:
+    a reply to it is about that tip."""
+    async with store.read() as tx:
+        return await tx.tips.find_link(chat_id, message_id)
 
 
 async def relay_officer_reply(

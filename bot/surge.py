@@ -16,7 +16,7 @@ import html
 import logging
 import math
 
-from bot import content
+from bot import callbacks, content
 from bot.budget import TelegramBudget
 from bot.i18n import translate
 from bot.tips import CATEGORIES, OfficerChat
@@ -53,7 +53,9 @@ def list_delivery(tips: list[Tip], officers: OfficerChat) -> NewDelivery:
         category = translate(lang, CATEGORIES.get(tip.category, CATEGORIES["other"]))
         words = html.escape(first_words(tip.description), quote=False)
         lines.append(translate(lang, "surge.line", ref=tip.id, category=category, words=words))
-        buttons.append((translate(lang, "surge.open", ref=tip.id), f"open:{tip.id}"))
+        buttons.append(
+            (translate(lang, "surge.open", ref=tip.id), callbacks.OPEN.build(callbacks.Ref(tip.id)))
+        )
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     return NewDelivery(
         kind="tip_list",

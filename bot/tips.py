@@ -249,6 +249,19 @@ def card_delivery(
     )
 
 
+async def of_resident(store: Store, resident_id: int) -> list[Tip]:
+    """A resident's latest tips, for /mytips."""
+    async with store.read() as tx:
+        return await tx.tips.list_for_resident(resident_id)
+
+
+async def resident_tip(store: Store, tip_id: int, resident_id: int) -> Tip | None:
+    """The tip if it is this resident's own; None for anyone else's (or none at all)."""
+    async with store.read() as tx:
+        tip = await tx.tips.get(tip_id)
+    return tip if tip is not None and tip.resident_id == resident_id else None
+
+
 async def open_card(
     store: Store, officers: OfficerChat, *, tip_id: int, officer_id: int, list_message_id: int
 ) -> bool:

@@ -1,10 +1,17 @@
-"""Every handler of the bot, registered in one readable place. Order matters where noted."""
+"""Telegram-facing adapters: parse an update, call bot/, answer. Registered here, in one place.
+
+handlers → bot → storage: no module here imports `storage` (ruff TID251). Officer-only updates
+pass one gate first (handlers/gate.py, group -2), so officer handlers read `context.officer`
+instead of checking it themselves; callback data is built and parsed by bot/callbacks.py.
+Order matters where noted.
+"""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
+from bot import callbacks as cb
 from handlers import (
     broadcasts,
     cards,
@@ -62,8 +69,9 @@ def worth_handling(update: object, officer_chat_id: int) -> bool:
 def register(app: Application, officer_chat_id: int) -> None:
     # Group -3: guards that run before anything else (resident registration, flood control).
     app.add_handler(TypeHandler(Update, ensure_resident), group=-3)
-    # Group -2: officer buttons pressed outside the officer chat are refused; replies to a
-    # tip's thread are relayed (and go no further, whatever conversation the officer is in).
+    # Group -2: the officer gate (handlers/gate.py) stops every officer-only update from a
+    # non-officer; replies to a tip's thread are relayed (and go no further, whatever
+    # conversation the officer is in).
     officers.register_guards(app, officer_chat_id)
     # Group -1: a prompt Telegram kept refusing is repeated at the person's next message.
     app.add_handler(TypeHandler(Update, repeat_lost_prompt), group=-1)
@@ -75,7 +83,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     events.register(app, officer_chat_id)
     cards.register(app)
     app.add_handler(report.conversation(app))
-    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=r"^quickno:\d+$"))
+    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)
     safety.register(app, officer_chat_id)
     subscriptions.register(app)

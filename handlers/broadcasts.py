@@ -20,9 +20,10 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts
+from bot import callbacks as cb
 from bot.content import visible_length
-from handlers.common import Context, answer, ask, callback_parts, keyboard, parse_int
-from handlers.officers import from_officer, officer_of, officer_t, reply_prompt
+from handlers.common import Context, answer, ask, keyboard
+from handlers.officers import officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
@@ -37,10 +38,9 @@ def _draft(context: Context) -> dict[str, Any]:
 
 
 async def start(update: Update, context: Context) -> Step:
-    found = await from_officer(update, context)
-    if found is None:
+    message = update.effective_message
+    if message is None or context.officer is None:
         return ConversationHandler.END
-    message, _ = found
     if context.user_data is not None:
         context.user_data["broadcast"] = {}
     await ask(
@@ -70,7 +70,7 @@ async def on_text(update: Update, context: Context) -> Step:
     draft.update(id=message.message_id, text=text, photo=None)
     if message.photo:
         draft["photo"] = message.photo[-1].file_id
-    tag = _tag(message.from_user.id if message.from_user else 0, draft)
+    author = message.from_user.id if message.from_user else 0
     await ask(
         message,
         context,
@@ -79,8 +79,11 @@ async def on_text(update: Update, context: Context) -> Step:
             context.porch.officers.language,
             [
                 [
-                    ("broadcast.kind_alert", f"bk:alert:{tag}"),
-                    ("broadcast.kind_announcement", f"bk:ann:{tag}"),
+                    ("broadcast.kind_alert", _button(cb.BROADCAST_KIND, "alert", author, draft)),
+                    (
+                        "broadcast.kind_announcement",
+                        _button(cb.BROADCAST_KIND, "ann", author, draft),
+                    ),
                 ]
             ],
         ),
@@ -88,36 +91,39 @@ async def on_text(update: Update, context: Context) -> Step:
     return KIND
 
 
-def _tag(author_id: int, draft: dict[str, Any]) -> str:
-    """Which draft a button belongs to: its author and the message that gave its text."""
-    return f"{author_id}:{draft.get('id', 0)}"
+def _button(kind: cb.Kind[cb.DraftChoice], choice: str, author: int, draft: dict[str, Any]) -> str:
+    """A button bound to its draft: its author and the message that gave its text."""
+    return kind.build(cb.DraftChoice(choice, author, int(draft.get("id", 0))))
 
 
-async def _own_press(update: Update, context: Context, choices: tuple[str, ...]) -> str | None:
+async def _own_press(
+    update: Update, context: Context, kind: cb.Kind[cb.DraftChoice] | None
+) -> str | None:
     """The choice pressed on the presser's own current draft; otherwise the press is answered
     (a colleague's preview: only its author may act on it; an older preview: stale) and None."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return None
-    _, choice, author, draft_id = callback_parts(query.data, 4)
-    if parse_int(author) != user.id:
+    press = cb.BROADCAST_KIND.parse(query.data) or cb.BROADCAST_SEND.parse(query.data)
+    if press is None or press.author != user.id:
         await answer(query, officer_t(context, "broadcast.not_yours"))
         return None
     draft = _draft(context)
-    if choice not in choices or parse_int(draft_id) != draft.get("id") or "text" not in draft:
+    in_step = kind is not None and kind.parse(query.data) is not None
+    if not in_step or press.draft != draft.get("id") or "text" not in draft:
         await answer(query, context.t("common.stale"))
         return None
-    return choice
+    return press.choice
 
 
 async def on_foreign_press(update: Update, context: Context) -> None:
     """A broadcast button pressed by someone with no broadcast in progress."""
-    await _own_press(update, context, ())
+    await _own_press(update, context, None)
 
 
 async def on_kind(update: Update, context: Context) -> Step:
     query = update.callback_query
-    choice = await _own_press(update, context, ("alert", "ann"))
+    choice = await _own_press(update, context, cb.BROADCAST_KIND)
     if query is None or choice is None:
         return None
     draft = _draft(context)
@@ -129,10 +135,15 @@ async def on_kind(update: Update, context: Context) -> Step:
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
-    tag = _tag(query.from_user.id, draft)
+    author = query.from_user.id
     buttons = keyboard(
         context.porch.officers.language,
-        [[("broadcast.send", f"bs:yes:{tag}"), ("broadcast.cancel", f"bs:no:{tag}")]],
+        [
+            [
+                ("broadcast.send", _button(cb.BROADCAST_SEND, "yes", author, draft)),
+                ("broadcast.cancel", _button(cb.BROADCAST_SEND, "no", author, draft)),
+            ]
+        ],
     )
     if not isinstance(query.message, Message):
         return None
@@ -148,14 +159,14 @@ async def on_kind(update: Update, context: Context) -> Step:
 
 async def on_confirm(update: Update, context: Context) -> Step:
     query = update.callback_query
-    choice = await _own_press(update, context, ("yes", "no"))
+    choice = await _own_press(update, context, cb.BROADCAST_SEND)
     draft = _draft(context)
     if query is None or choice is None:
         return None
     if "kind" not in draft:
         await answer(query, context.t("common.stale"))
         return None
-    user = await officer_of(update, context)
+    user = context.officer
     if user is None:
         return None
     await answer(query)
@@ -178,15 +189,13 @@ async def on_confirm(update: Update, context: Context) -> Step:
     if context.user_data is not None:
         context.user_data.pop("broadcast", None)
     if broadcast is not None:
-        async with porch.store.read() as tx:
-            progress = await tx.broadcasts.progress(broadcast.id)
+        progress = await broadcasts.progress(porch.store, broadcast.id)
         report = await query.message.reply_html(
             broadcasts.report_html(broadcast, progress, porch.officers.language)
         )
-        async with porch.store.transaction() as tx:
-            await tx.broadcasts.set_report(broadcast.id, report.message_id)
-            if not progress.get("pending"):
-                await tx.broadcasts.finish(broadcast.id)
+        await broadcasts.attach_report(
+            porch.store, broadcast.id, report.message_id, finished=not progress.get("pending")
+        )
     return ConversationHandler.END
 
 
@@ -238,8 +247,8 @@ def register(app: Application, officer_chat_id: int) -> None:
             MessageHandler(officer_chat & ((f.TEXT & ~f.COMMAND) | f.PHOTO), on_text),
             MessageHandler(officer_chat & ~f.COMMAND, on_unusable),
         ],
-        KIND: [CallbackQueryHandler(on_kind, pattern=r"^bk:")],
-        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=r"^bs:")],
+        KIND: [CallbackQueryHandler(on_kind, pattern=cb.BROADCAST_KIND.pattern)],
+        CONFIRM: [CallbackQueryHandler(on_confirm, pattern=cb.BROADCAST_SEND.pattern)],
     }
     fallbacks: list[BaseHandler[Update, Context, Any]] = [
         CommandHandler("cancel", on_cancel, filters=officer_chat)
@@ -253,7 +262,9 @@ def register(app: Application, officer_chat_id: int) -> None:
             fallbacks=fallbacks,
         )
     )
-    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=r"^b[ks]:"))
+    # Any broadcast button nobody's conversation took: a colleague's, or an old one.
+    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_KIND.loose))
+    app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_SEND.loose))
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             update_reports,

@@ -5,20 +5,22 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import callbacks as cb
 from bot import tips
-from handlers.common import Context, answer, parse_int
-from handlers.officers import officer_of, officer_t
+from handlers.common import Context, answer
+from handlers.officers import officer_t
 
 
 async def on_open(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.message is None:
         return
-    officer = await officer_of(update, context)
+    officer = context.officer  # admitted by the officer gate
     if officer is None:
         return
     porch = context.porch
-    tip_id = parse_int((query.data or "").removeprefix("open:"))
+    press = cb.OPEN.parse(query.data)
+    tip_id = press.id if press else None
     opened = tip_id is not None and await tips.open_card(
         porch.store,
         porch.officers,
@@ -33,4 +35,4 @@ async def on_open(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(on_open, pattern=r"^open:"))
+    app.add_handler(CallbackQueryHandler(on_open, pattern=cb.OPEN.pattern))

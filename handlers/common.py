@@ -15,13 +15,14 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    User,
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
+from bot import residents
 from bot.i18n import Translator, pick_language, plain, translator
-from bot.numbers import parse_chat_id as parse_chat_id  # re-exported for handlers
-from bot.numbers import parse_int as parse_int
+from bot.numbers import parse_int as parse_int  # re-exported for handlers
 from bot.numbers import parse_ref as parse_ref
 from bot.relay import Said
 from bot.services import Porch
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
     """Typed access to the bot's services and the user's language."""
+
+    officer: User | None = None  # set by the officer gate (handlers/gate.py) once admitted
 
     @property
     def porch(self) -> Porch:
@@ -68,13 +71,6 @@ def buttons(rows: Rows) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-
-
-def callback_parts(data: str | None, count: int) -> list[str]:
-    """Callback data split on ":" into exactly `count` parts ("" for each missing one), so
-    forged data never breaks unpacking; the last part keeps any further ":"."""
-    parts = (data or "").split(":", count - 1)
-    return parts + [""] * (count - len(parts))
 
 
 MEDIA_KINDS = ("photo", "video", "voice", "document", "audio", "animation")
@@ -250,8 +246,7 @@ async def ensure_resident(update: Update, context: Context) -> None:
     data = context.user_data
     if data is not None and "lang" not in data:
         language = pick_language(user.language_code, context.porch.settings.default_language)
-        async with context.porch.store.transaction() as tx:
-            resident = await tx.residents.ensure(user.id, language)
+        resident = await residents.ensure(context.porch.store, user.id, language)
         data["lang"] = resident.language
     if update.message is not None:
         allowed, warn = context.porch.flood.allow(user.id)

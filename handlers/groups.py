@@ -17,10 +17,10 @@ from telegram.ext import (
 )
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import groups, residents
 from bot.i18n import plain, translate
-from handlers.common import Context, answer, callback_parts, parse_chat_id
-from handlers.officers import officer_of
+from handlers.common import Context, answer
 
 PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -61,23 +61,24 @@ async def on_group_decision(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    _, action, raw = callback_parts(query.data, 3)
+    press = cb.GROUP.parse(query.data)
     porch = context.porch
     lang = porch.officers.language
-    user = await officer_of(update, context)
+    user = context.officer  # admitted by the officer gate
     if user is None:
         return
-    chat_id = parse_chat_id(raw)
     group = (
-        await groups.decide(porch.store, chat_id, approve=action == "ok", officer_id=user.id)
-        if chat_id is not None
+        await groups.decide(
+            porch.store, press.chat_id, approve=press.action == "ok", officer_id=user.id
+        )
+        if press is not None
         else None
     )
     if group is None:
         await answer(query, context.t("common.stale"))
         return
     await answer(query)
-    if action == "ok":
+    if press is not None and press.action == "ok":
         await query.edit_message_text(translate(lang, "groups.approved", title=group.title))
         return
     await query.edit_message_text(translate(lang, "groups.left", title=group.title))
@@ -109,6 +110,6 @@ async def on_migrate(update: Update, context: Context) -> None:
 def register(app: Application, officer_chat_id: int) -> None:
     community = f.ChatType.GROUPS & ~f.Chat(officer_chat_id)
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(CallbackQueryHandler(on_group_decision, pattern=r"^grp:(ok|leave):-?\d+$"))
+    app.add_handler(CallbackQueryHandler(on_group_decision, pattern=cb.GROUP.pattern))
     app.add_handler(CommandHandler("report", on_report_in_group, filters=community))
     app.add_handler(MessageHandler(f.StatusUpdate.MIGRATE, on_migrate))

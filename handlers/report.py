@@ -21,6 +21,7 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import broadcasts, tips
+from bot import callbacks as cb
 from bot.i18n import plain
 from bot.tips import CATEGORIES, Draft, TooManyTips
 from handlers.common import (
@@ -49,6 +50,11 @@ MEDIA_FILTER = (f.PHOTO | f.VIDEO | f.VOICE | f.Document.ALL | f.AUDIO | f.ANIMA
 TEXT = f.TEXT & ~f.COMMAND & PRIVATE
 LOCATION = (f.LOCATION | f.VENUE) & PRIVATE
 QUICK_KEEP = 5
+SKIP_DESCRIPTION = cb.DESCRIPTION.build(cb.Choice("skip"))
+SKIP_WHERE = cb.WHERE.build(cb.Choice("skip"))
+MEDIA_DONE = cb.MEDIA.build(cb.Choice("done"))
+ANONYMOUS, NAMED = (cb.ANONYMITY.build(cb.Choice(c)) for c in ("yes", "no"))
+SEND_YES, SEND_NO = (cb.SEND.build(cb.Choice(c)) for c in ("yes", "no"))
 
 
 def _draft(context: Context) -> Draft | None:
@@ -94,8 +100,11 @@ async def start_report(update: Update, context: Context) -> Step:
 async def start_report_about_alert(update: Update, context: Context) -> Step:
     """ "I have information" under an officers' alert (a button, or a deep link from a group)."""
     chat, message, query = update.effective_chat, update.effective_message, update.callback_query
-    raw = query.data if query else (message.text if message else "")
-    alert_id = parse_int((raw or "").rsplit(":", 1)[-1].rsplit("-", 1)[-1])
+    if query is not None:
+        press = cb.ALERT_INFO.parse(query.data)
+        alert_id = press.id if press else None
+    else:  # the deep link /start alert-12
+        alert_id = parse_int(((message.text if message else "") or "").rsplit("-", 1)[-1])
     alert = await broadcasts.alert(context.porch.store, alert_id) if alert_id else None
     if chat is None or alert is None:
         await answer(query, context.t("common.stale"))
@@ -125,7 +134,10 @@ async def start_report_from_menu(update: Update, context: Context) -> Step:
 async def _ask_category(message: Message, context: Context) -> None:
     lang = context.lang
     keys = list(CATEGORIES.items())
-    rows = [[(label, f"cat:{code}") for code, label in keys[i : i + 2]] for i in range(0, 6, 2)]
+    rows = [
+        [(label, cb.CATEGORY.build(cb.Choice(code))) for code, label in keys[i : i + 2]]
+        for i in range(0, 6, 2)
+    ]
     await ask(message, context, context.t("report.ask_category"), reply_markup=keyboard(lang, rows))
 
 
@@ -135,11 +147,11 @@ async def _ask_category(message: Message, context: Context) -> None:
 async def on_category(update: Update, context: Context) -> Step:
     query, draft = update.callback_query, _draft(context)
     assert query is not None
-    code = (query.data or "").removeprefix("cat:")
-    if draft is None or code not in CATEGORIES:
+    press = cb.CATEGORY.parse(query.data)
+    if draft is None or press is None:
         await answer(query, context.t("common.stale"))
         return None
-    draft.category = code
+    code = draft.category = press.choice
     _save(context, draft)
     await answer(query)
     chosen = context.t("report.category_chosen", category=plain(context.lang, CATEGORIES[code]))
@@ -176,7 +188,7 @@ async def on_description_media(update: Update, context: Context) -> Step:
         message,
         context,
         context.t("report.ask_words"),
-        reply_markup=keyboard(context.lang, [[("common.skip", "desc:skip")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", SKIP_DESCRIPTION)]]),
     )
     return DESCRIPTION
 
@@ -221,7 +233,7 @@ async def _ask_where(message: Message, context: Context) -> None:
         message,
         context,
         context.t("report.ask_where"),
-        reply_markup=keyboard(context.lang, [[("common.skip", "where:skip")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", SKIP_WHERE)]]),
     )
 
 
@@ -258,7 +270,7 @@ async def _ask_media(message: Message, context: Context) -> None:
         message,
         context,
         context.t("report.ask_media"),
-        reply_markup=keyboard(context.lang, [[("common.skip", "media:done")]]),
+        reply_markup=keyboard(context.lang, [[("common.skip", MEDIA_DONE)]]),
     )
 
 
@@ -279,7 +291,7 @@ async def on_media_item(update: Update, context: Context) -> Step:
             message,
             context,
             context.t("report.media_added"),
-            reply_markup=keyboard(context.lang, [[("common.done", "media:done")]]),
+            reply_markup=keyboard(context.lang, [[("common.done", MEDIA_DONE)]]),
         )
     return None
 
@@ -293,7 +305,10 @@ async def on_media_done(update: Update, context: Context) -> Step:
             context.t("report.ask_anonymity"),
             reply_markup=keyboard(
                 context.lang,
-                [[("report.anonymous", "anon:yes")], [("report.share_name", "anon:no")]],
+                [
+                    [("report.anonymous", ANONYMOUS)],
+                    [("report.share_name", NAMED)],
+                ],
             ),
         )
     return ANONYMITY
@@ -302,10 +317,11 @@ async def on_media_done(update: Update, context: Context) -> Step:
 async def on_anonymity(update: Update, context: Context) -> Step:
     query, draft = update.callback_query, _draft(context)
     assert query is not None
-    if draft is None or query.data not in ("anon:yes", "anon:no"):
+    press = cb.ANONYMITY.parse(query.data)
+    if draft is None or press is None:
         await answer(query, context.t("common.stale"))
         return None
-    draft.anonymous = query.data == "anon:yes"
+    draft.anonymous = press.choice == "yes"
     _save(context, draft)
     message = await pressed(update)
     if message is not None:
@@ -348,7 +364,13 @@ async def _show_summary(message: Message, context: Context, draft: Draft) -> Non
         context,
         summary_text(context, draft, name),
         reply_markup=keyboard(
-            context.lang, [[("summary.send", "send:yes"), ("summary.cancel", "send:no")]]
+            context.lang,
+            [
+                [
+                    ("summary.send", SEND_YES),
+                    ("summary.cancel", SEND_NO),
+                ]
+            ],
         ),
     )
 
@@ -359,7 +381,8 @@ async def on_send(update: Update, context: Context) -> Step:
     if draft is None:
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
-    if query.data == "send:no":
+    press = cb.SEND.parse(query.data)
+    if press is None or press.choice == "no":
         _save(context, None)
         await answer(query)
         await tidy(query.edit_message_text(context.t("report.cancelled")))
@@ -441,7 +464,13 @@ async def offer_quick_tip(message: Message, context: Context) -> None:
         context,
         context.t("quick.offer"),
         reply_markup=keyboard(
-            context.lang, [[("quick.yes", f"quick:{mid}"), ("quick.no", f"quickno:{mid}")]]
+            context.lang,
+            [
+                [
+                    ("quick.yes", cb.QUICK_YES.build(cb.Ref(mid))),
+                    ("quick.no", cb.QUICK_NO.build(cb.Ref(mid))),
+                ]
+            ],
         ),
         do_quote=True,
     )
@@ -451,7 +480,8 @@ async def start_quick_tip(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     data = context.user_data or {}
-    mid = (query.data or "").removeprefix("quick:")
+    press = cb.QUICK_YES.parse(query.data)
+    mid = str(press.id) if press else ""
     text = data.get("quick", {}).pop(mid, None)
     if text is None:
         await answer(query, context.t("common.stale"))
@@ -474,7 +504,9 @@ async def decline_quick_tip(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     data = context.user_data or {}
-    data.get("quick", {}).pop((query.data or "").removeprefix("quickno:"), None)
+    press = cb.QUICK_NO.parse(query.data)
+    if press is not None:
+        data.get("quick", {}).pop(str(press.id), None)
     await answer(query)
     await tidy(query.edit_message_text(context.t("quick.declined")))
 
@@ -490,33 +522,33 @@ def conversation(app: Application) -> ConversationHandler[Context]:
     entry_points: Handlers = [
         CommandHandler("report", start_report, filters=PRIVATE),
         CommandHandler("start", start_report, filters=PRIVATE & f.Regex(r"^/start report$")),
-        CallbackQueryHandler(start_report_from_menu, pattern=r"^menu:report$"),
-        CallbackQueryHandler(start_quick_tip, pattern=r"^quick:\d+$"),
-        CallbackQueryHandler(start_report_about_alert, pattern=r"^info:\d+$"),
+        CallbackQueryHandler(start_report_from_menu, pattern=cb.MENU.pattern_with("report")),
+        CallbackQueryHandler(start_quick_tip, pattern=cb.QUICK_YES.pattern),
+        CallbackQueryHandler(start_report_about_alert, pattern=cb.ALERT_INFO.pattern),
         CommandHandler(
             "start", start_report_about_alert, filters=PRIVATE & f.Regex(r"^/start alert-\d+$")
         ),
     ]
     states: dict[object, Handlers] = {
-        CATEGORY: [CallbackQueryHandler(on_category, pattern=r"^cat:")],
+        CATEGORY: [CallbackQueryHandler(on_category, pattern=cb.CATEGORY.pattern)],
         DESCRIPTION: [
             album_item,
             MessageHandler(TEXT, on_description_text),
             MessageHandler(MEDIA_FILTER, on_description_media),
-            CallbackQueryHandler(on_description_skip, pattern=r"^desc:skip$"),
+            CallbackQueryHandler(on_description_skip, pattern=cb.DESCRIPTION.pattern),
         ],
         WHERE: [
             album_item,
             MessageHandler(LOCATION, on_where_location),
             MessageHandler(TEXT, on_where_text),
-            CallbackQueryHandler(on_where_skip, pattern=r"^where:skip$"),
+            CallbackQueryHandler(on_where_skip, pattern=cb.WHERE.pattern),
         ],
         MEDIA: [
             MessageHandler(MEDIA_FILTER, on_media_item),
-            CallbackQueryHandler(on_media_done, pattern=r"^media:done$"),
+            CallbackQueryHandler(on_media_done, pattern=cb.MEDIA.pattern),
         ],
-        ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=r"^anon:")],
-        CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=r"^send:(yes|no)$")],
+        ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=cb.ANONYMITY.pattern)],
+        CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=cb.SEND.pattern)],
     }
     fallbacks: Handlers = [CommandHandler("cancel", on_cancel), unusable]
     return ConversationHandler(

@@ -6,10 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
-from handlers.common import Context, answer, parse_int, said_from
+from handlers.common import Context, answer, said_from
 from handlers.report import offer_quick_tip
 from handlers.start import resident_help
 
@@ -28,8 +29,7 @@ async def on_my_tips(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     t, lang = context.t, context.lang
-    async with context.porch.store.read() as tx:
-        mine = await tx.tips.list_for_resident(user.id)
+    mine = await tips.of_resident(context.porch.store, user.id)
     if not mine:
         await message.reply_html(t("mytips.none"))
         return
@@ -47,7 +47,8 @@ async def on_my_tips(update: Update, context: Context) -> None:
         buttons.append(
             [
                 InlineKeyboardButton(
-                    plain(lang, "mytips.add", ref=tip.id), callback_data=f"add:{tip.id}"
+                    plain(lang, "mytips.add", ref=tip.id),
+                    callback_data=cb.ADD_TO_TIP.build(cb.Ref(tip.id)),
                 )
             ]
         )
@@ -58,10 +59,9 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or context.user_data is None:
         return
-    tip_id = parse_int((query.data or "").removeprefix("add:"))
-    async with context.porch.store.read() as tx:
-        tip = await tx.tips.get(tip_id) if tip_id else None
-    if tip is None or tip.resident_id != user.id:
+    press = cb.ADD_TO_TIP.parse(query.data)
+    tip = await tips.resident_tip(context.porch.store, press.id, user.id) if press else None
+    if tip is None:
         await answer(query, context.t("common.stale"))
         return
     context.user_data["adding_to"] = tip.id
@@ -101,8 +101,7 @@ async def _target_tip(message: Message, context: Context, data: dict) -> int | N
         return int(data["adding_to"])
     replied = message.reply_to_message
     if replied is not None:
-        async with context.porch.store.read() as tx:
-            link = await tx.tips.find_link(message.chat.id, replied.message_id)
+        link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
         if link is not None:
             return link.tip_id
     return None
@@ -147,6 +146,6 @@ async def on_unknown_command(update: Update, context: Context) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytips", on_my_tips, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=r"^add:"))
+    app.add_handler(CallbackQueryHandler(on_add_chosen, pattern=cb.ADD_TO_TIP.pattern))
     app.add_handler(MessageHandler(PRIVATE & ~f.COMMAND, on_private_message))
     app.add_handler(MessageHandler(PRIVATE & f.COMMAND, on_unknown_command))

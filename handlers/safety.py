@@ -9,14 +9,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
-from bot import broadcasts
+from bot import broadcasts, safety
+from bot import callbacks as cb
 from bot.broadcasts import LIBRARY_TOPICS
 from bot.content import TEXT_LIMIT, visible_length
 from bot.i18n import N_, plain
 from bot.schedule import previous_fire, weekly_trigger
 from handlers.common import Context, answer, parse_ref
-from handlers.officers import from_officer, officer_t
-from storage.broadcasts import NewSafetyTip
+from handlers.officers import officer_t
 
 log = logging.getLogger(__name__)
 PRIVATE = f.ChatType.PRIVATE
@@ -31,7 +31,9 @@ TOPIC_LABELS = {
 
 def _topics_keyboard(lang: str) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(plain(lang, TOPIC_LABELS[topic]), callback_data=f"safety:{topic}")
+        InlineKeyboardButton(
+            plain(lang, TOPIC_LABELS[topic]), callback_data=cb.SAFETY_TOPIC.build(cb.Choice(topic))
+        )
         for topic in LIBRARY_TOPICS
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
@@ -46,13 +48,13 @@ async def on_safety(update: Update, context: Context) -> None:
 
 async def on_safety_topic(update: Update, context: Context) -> None:
     query = update.callback_query
-    topic = (query.data or "").removeprefix("safety:") if query else ""
+    press = cb.SAFETY_TOPIC.parse(query.data) if query else None
+    topic = press.choice if press else ""
     if query is None or topic not in LIBRARY_TOPICS:
         await answer(query, context.t("common.stale"))
         return
     lang = context.lang
-    async with context.porch.store.read() as tx:
-        tips = await tx.library.list(topic=topic)
+    tips = await safety.by_topic(context.porch.store, topic)
     text = context.t("safety.topic_title", topic=plain(lang, TOPIC_LABELS[topic]))
     for tip in tips:
         entry = "\n\n" + broadcasts.safety_tip_html(tip, lang, weekly=False)
@@ -65,10 +67,9 @@ async def on_safety_topic(update: Update, context: Context) -> None:
 
 async def on_add_tip(update: Update, context: Context) -> None:
     """/addtip topic | title | text [| título | texto] — Spanish defaults to the same text."""
-    found = await from_officer(update, context)
-    if found is None:
+    message, user = update.effective_message, context.officer
+    if message is None or user is None:
         return
-    message, user = found
     raw = (message.text or "").split(maxsplit=1)
     parts = [p.strip() for p in raw[1].split("|")] if len(raw) == 2 else []
     if len(parts) not in (3, 5) or parts[0] not in LIBRARY_TOPICS or not all(parts):
@@ -78,38 +79,29 @@ async def on_add_tip(update: Update, context: Context) -> None:
         return
     topic, title, body = parts[:3]
     title_es, body_es = (parts[3], parts[4]) if len(parts) == 5 else (title, body)
-    async with context.porch.store.transaction() as tx:
-        await tx.library.add(
-            NewSafetyTip(
-                key=f"officer-{message.chat.id}-{message.message_id}",
-                topic=topic,
-                title_en=title,
-                body_en=body,
-                title_es=title_es,
-                body_es=body_es,
-                added_by=user.id,
-            )
-        )
-        await tx.audit("library.add", actor_id=user.id, tip_id=None, detail=title)
+    await safety.add(
+        context.porch.store,
+        key=f"officer-{message.chat.id}-{message.message_id}",
+        topic=topic,
+        title_en=title,
+        body_en=body,
+        title_es=title_es,
+        body_es=body_es,
+        officer_id=user.id,
+    )
     await message.reply_html(officer_t(context, "tips.added", title=title))
 
 
 async def on_tips(update: Update, context: Context) -> None:
     """/tips lists the library; /tips retire 12 and /tips restore 12 change the rotation."""
-    found = await from_officer(update, context)
-    if found is None:
+    message, user = update.effective_message, context.officer
+    if message is None or user is None:
         return
-    message, user = found
     args = context.args or []
     store = context.porch.store
     tip_id = parse_ref(args[1]) if len(args) == 2 else None
     if tip_id is not None and args[0] in ("retire", "restore"):
-        async with store.transaction() as tx:
-            changed = await tx.library.set_active(tip_id, args[0] == "restore")
-            if changed:
-                await tx.audit(
-                    f"library.{args[0]}", actor_id=user.id, tip_id=None, detail=str(tip_id)
-                )
+        changed = await safety.set_active(store, tip_id, args[0] == "restore", officer_id=user.id)
         if not changed:
             await message.reply_html(officer_t(context, "tips.unknown", id=tip_id))
         elif args[0] == "retire":
@@ -118,10 +110,9 @@ async def on_tips(update: Update, context: Context) -> None:
             await message.reply_html(officer_t(context, "tips.restored", id=tip_id))
         return
     lang = context.porch.officers.language
-    async with store.read() as tx:
-        library = await tx.library.list(active_only=False)
-    lines = [officer_t(context, "tips.title", count=sum(t.active for t in library))]
-    for tip in library:
+    entries = await safety.everything(store)
+    lines = [officer_t(context, "tips.title", count=sum(t.active for t in entries))]
+    for tip in entries:
         line = officer_t(
             context,
             "tips.line",
@@ -153,6 +144,6 @@ async def weekly_job(context: Context) -> None:
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     app.add_handler(CommandHandler("safety", on_safety, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=r"^safety:"))
+    app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=cb.SAFETY_TOPIC.pattern))
     app.add_handler(CommandHandler("addtip", on_add_tip, filters=officer_chat))
     app.add_handler(CommandHandler("tips", on_tips, filters=officer_chat))

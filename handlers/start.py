@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import residents
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import plain, translate
@@ -13,6 +14,8 @@ from handlers.common import Context, answer
 
 PRIVATE = f.ChatType.PRIVATE
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+MENU_REPORT = cb.MENU.build(cb.Choice("report"))
+OPT_IN, OPT_OUT = (cb.OPT_IN.build(cb.Choice(choice)) for choice in ("1", "0"))
 
 
 def command_list(lang: str, commands: dict[str, str]) -> str:
@@ -35,7 +38,7 @@ def resident_help(lang: str) -> str:
 
 def menu_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(plain(lang, "menu.report"), callback_data="menu:report")]]
+        [[InlineKeyboardButton(plain(lang, "menu.report"), callback_data=MENU_REPORT)]]
     )
 
 
@@ -55,8 +58,8 @@ async def on_start(update: Update, context: Context) -> None:
         reply_markup=InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(plain(lang, "start.opt_in_yes"), callback_data="optin:1"),
-                    InlineKeyboardButton(plain(lang, "start.opt_in_no"), callback_data="optin:0"),
+                    InlineKeyboardButton(plain(lang, "start.opt_in_yes"), callback_data=OPT_IN),
+                    InlineKeyboardButton(plain(lang, "start.opt_in_no"), callback_data=OPT_OUT),
                 ]
             ]
         ),
@@ -65,9 +68,10 @@ async def on_start(update: Update, context: Context) -> None:
 
 async def on_opt_in(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
-    if query is None or user is None or query.data not in ("optin:1", "optin:0"):
+    press = cb.OPT_IN.parse(query.data) if query else None
+    if query is None or user is None or press is None:
         return
-    opted_in = query.data == "optin:1"
+    opted_in = press.choice == "1"
     await residents.set_opt_in(context.porch.store, user.id, opted_in)
     await answer(query)
     t = context.t
@@ -96,7 +100,7 @@ async def on_language(update: Update, context: Context) -> None:
     if update.effective_message is None:
         return
     buttons = [
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"lang:{code}")
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=cb.LANGUAGE.build(cb.Choice(code)))
         for code in SUPPORTED_LANGUAGES
     ]
     await update.effective_message.reply_html(
@@ -106,7 +110,8 @@ async def on_language(update: Update, context: Context) -> None:
 
 async def on_language_chosen(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
-    code = (query.data or "").removeprefix("lang:") if query else ""
+    press = cb.LANGUAGE.parse(query.data) if query else None
+    code = press.choice if press else ""
     if query is None or user is None or code not in SUPPORTED_LANGUAGES:
         await answer(query, context.t("common.stale"))
         return
@@ -135,5 +140,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))
     app.add_handler(CommandHandler("language", on_language, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", on_cancel_idle, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_opt_in, pattern=r"^optin:"))
-    app.add_handler(CallbackQueryHandler(on_language_chosen, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(on_opt_in, pattern=cb.OPT_IN.loose))
+    app.add_handler(CallbackQueryHandler(on_language_chosen, pattern=cb.LANGUAGE.loose))

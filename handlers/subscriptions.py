@@ -6,13 +6,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as f
 
+from bot import callbacks as cb
 from bot import residents
 from bot.i18n import N_, plain
+from bot.residents import TOPICS
 from handlers.common import Context, answer
 from handlers.start import on_language
-from storage.models import TOPICS
 
 PRIVATE = f.ChatType.PRIVATE
+SETTINGS_LANGUAGE = cb.SETTINGS.build(cb.Choice("lang"))
 TOPIC_LABELS = {
     "safety": N_("settings.topic_safety"),
     "events": N_("settings.topic_events"),
@@ -21,20 +23,21 @@ TOPIC_LABELS = {
 
 
 async def _keyboard(context: Context, user_id: int) -> InlineKeyboardMarkup:
-    async with context.porch.store.read() as tx:
-        resident = await tx.residents.get(user_id)
+    resident = await residents.get(context.porch.store, user_id)
     on = resident.subscriptions if resident else frozenset()
     lang = context.lang
     rows = [
         [
             InlineKeyboardButton(
                 ("✅ " if topic in on else "⬜ ") + plain(lang, TOPIC_LABELS[topic]),
-                callback_data=f"sub:{topic}",
+                callback_data=cb.SUBSCRIPTION.build(cb.Choice(topic)),
             )
         ]
         for topic in TOPICS
     ]
-    rows.append([InlineKeyboardButton(plain(lang, "settings.language"), callback_data="set:lang")])
+    rows.append(
+        [InlineKeyboardButton(plain(lang, "settings.language"), callback_data=SETTINGS_LANGUAGE)]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -49,16 +52,13 @@ async def on_settings(update: Update, context: Context) -> None:
 
 async def on_toggle(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
-    topic = (query.data or "").removeprefix("sub:") if query else ""
-    if query is None or user is None or topic not in TOPICS:
+    press = cb.SUBSCRIPTION.parse(query.data) if query else None
+    if query is None or user is None or press is None:
         await answer(query, context.t("common.stale"))
         return
-    async with context.porch.store.transaction() as tx:
-        resident = await tx.residents.get(user.id)
-        if resident is None:
-            await answer(query, context.t("common.stale"))
-            return
-        await tx.residents.set_subscription(user.id, topic, topic not in resident.subscriptions)
+    if not await residents.toggle_subscription(context.porch.store, user.id, press.choice):
+        await answer(query, context.t("common.stale"))
+        return
     await answer(query)
     await query.edit_message_reply_markup(await _keyboard(context, user.id))
 
@@ -88,5 +88,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("settings", on_settings, filters=PRIVATE))
     app.add_handler(CommandHandler("subscribe", on_subscribe, filters=PRIVATE))
     app.add_handler(CommandHandler("unsubscribe", on_unsubscribe, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_toggle, pattern=r"^sub:"))
-    app.add_handler(CallbackQueryHandler(on_settings_language, pattern=r"^set:lang$"))
+    app.add_handler(CallbackQueryHandler(on_toggle, pattern=cb.SUBSCRIPTION.loose))
+    app.add_handler(
+        CallbackQueryHandler(on_settings_language, pattern=cb.SETTINGS.pattern_with("lang"))
+    )
