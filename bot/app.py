@@ -31,6 +31,7 @@ from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
 from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
+from bot.session import Session
 from bot.surge import SurgeGate
 from bot.tips import OfficerChat
 from handlers import events as event_handlers
@@ -67,7 +68,7 @@ OFFICER_COMMANDS = {
     "help": N_("command.officer_help"),
 }
 
-PorchApp = Application[Any, Context, dict[str, Any], dict[str, Any], dict[str, Any], Any]
+PorchApp = Application[Any, Context, Session, dict[str, Any], dict[str, Any], Any]
 
 
 def build_application(
@@ -91,7 +92,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .context_types(ContextTypes(context=Context))
+        .context_types(ContextTypes(context=Context, user_data=Session))
         .persistence(SqlitePersistence(store))
         .update_queue(inbox)
         # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).

@@ -1,7 +1,8 @@
 """An event being written by an officer (/newevent), step by step, before it is stored.
 
-It lives in the officer's user_data between steps (persisted as JSON: the same keys as
-before this class existed, times as ISO strings), so a restart mid-wizard keeps it.
+It lives in the officer's session (`Session.event`, bot/session.py) between steps, persisted
+as JSON (the same keys as before this class existed, times as ISO strings), so a restart
+mid-wizard keeps it.
 """
 
 from __future__ import annotations

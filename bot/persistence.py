@@ -5,6 +5,9 @@ every private-chat update (see handlers.register), so a crash loses at most the 
 Changes are written by one committer task, in one transaction for everything that changed
 together (a draft and its conversation step, many residents at once under load).
 Bot-wide and chat data are not used: everything else lives in proper tables.
+A user's data is a typed `Session` (bot/session.py), stored as the JSON of `Session.to_dict`,
+the shape earlier versions wrote, and read back with `Session.from_dict`: the conversion
+happens here, at the boundary, so the table and rows written before it are unchanged.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from bot.session import Session
 from storage import Store
 
 USER_DATA = "user_data"
 
 
-class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
+class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]):
     def __init__(self, store: Store, update_interval: float = 5.0) -> None:
         super().__init__(
             store_data=PersistenceInput(
@@ -38,9 +42,9 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         async with self.store.read() as tx:
             return await tx.persistence.load(kind)
 
-    async def get_user_data(self) -> dict[int, dict[str, Any]]:
+    async def get_user_data(self) -> dict[int, Session]:
         rows = await self._load(USER_DATA)
-        return {int(key): json.loads(data) for key, data in rows.items()}
+        return {int(key): Session.from_dict(json.loads(data)) for key, data in rows.items()}
 
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
         return {}
@@ -61,8 +65,9 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         row = (f"conversation:{name}", json.dumps(list(key)))
         await self._change(row, None if new_state is None else json.dumps(new_state))
 
-    async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        await self._change((USER_DATA, str(user_id)), json.dumps(data) if data else None)
+    async def update_user_data(self, user_id: int, data: Session) -> None:
+        saved = data.to_dict()
+        await self._change((USER_DATA, str(user_id)), json.dumps(saved) if saved else None)
 
     async def _change(self, row: tuple[str, str], data: str | None) -> None:
         """Queue a write (None deletes) and wait until it is committed."""
@@ -96,7 +101,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     async def drop_user_data(self, user_id: int) -> None:
         await self._change((USER_DATA, str(user_id)), None)
 
-    async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
         return None
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ MAX_MEDIA = 20
 
 @dataclass
 class Draft:
-    """A report in progress. Lives in the resident's user_data (persisted) until Send."""
+    """A report in progress. Lives in the resident's session (bot/session.py) until Send."""
 
     key: str
     category: str | None = None

@@ -22,6 +22,7 @@ from telegram.ext import filters as f
 from bot import broadcasts
 from bot import callbacks as cb
 from bot.content import visible_length
+from bot.session import BroadcastDraft
 from handlers.common import Context, answer, ask, keyboard
 from handlers.officers import officer_t, reply_prompt
 
@@ -31,18 +32,18 @@ Step = str | int | None
 REPORT_INTERVAL = 10.0  # seconds between edits: the officer chat allows 20 messages a minute
 
 
-def _draft(context: Context) -> dict[str, Any]:
-    data = context.user_data if context.user_data is not None else {}
-    draft: dict[str, Any] = data.setdefault("broadcast", {})
-    return draft
+def _draft(context: Context) -> BroadcastDraft:
+    session = context.session
+    if session.broadcast is None:
+        session.broadcast = BroadcastDraft()
+    return session.broadcast
 
 
 async def start(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or context.officer is None:
         return ConversationHandler.END
-    if context.user_data is not None:
-        context.user_data["broadcast"] = {}
+    context.session.broadcast = BroadcastDraft()
     await ask(
         message,
         context,
@@ -67,9 +68,8 @@ async def on_text(update: Update, context: Context) -> Step:
         )
         return None
     draft = _draft(context)
-    draft.update(id=message.message_id, text=text, photo=None)
-    if message.photo:
-        draft["photo"] = message.photo[-1].file_id
+    draft.id, draft.text = message.message_id, text
+    draft.photo = message.photo[-1].file_id if message.photo else None
     author = message.from_user.id if message.from_user else 0
     await ask(
         message,
@@ -91,9 +91,9 @@ async def on_text(update: Update, context: Context) -> Step:
     return KIND
 
 
-def _button(kind: cb.Kind[cb.DraftChoice], choice: str, author: int, draft: dict[str, Any]) -> str:
+def _button(kind: cb.Kind[cb.DraftChoice], choice: str, author: int, draft: BroadcastDraft) -> str:
     """A button bound to its draft: its author and the message that gave its text."""
-    return kind.build(cb.DraftChoice(choice, author, int(draft.get("id", 0))))
+    return kind.build(cb.DraftChoice(choice, author, draft.id or 0))
 
 
 async def _own_press(
@@ -108,9 +108,9 @@ async def _own_press(
     if press is None or press.author != user.id:
         await answer(query, officer_t(context, "broadcast.not_yours"))
         return None
-    draft = _draft(context)
+    draft = context.session.broadcast or BroadcastDraft()
     in_step = kind is not None and kind.parse(query.data) is not None
-    if not in_step or press.draft != draft.get("id") or "text" not in draft:
+    if not in_step or press.draft != draft.id or draft.text is None:
         await answer(query, context.t("common.stale"))
         return None
     return press.choice
@@ -127,11 +127,11 @@ async def on_kind(update: Update, context: Context) -> Step:
     if query is None or choice is None:
         return None
     draft = _draft(context)
-    draft["kind"] = "alert" if choice == "alert" else "announcement"
+    draft.kind = "alert" if choice == "alert" else "announcement"
     await answer(query)
     who = await broadcasts.audience(context.porch.store)
     lang = context.porch.officers.language
-    preview = broadcasts.officer_message_html(draft["kind"], draft["text"], lang)
+    preview = broadcasts.officer_message_html(draft.kind, draft.text or "", lang)
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
@@ -147,8 +147,8 @@ async def on_kind(update: Update, context: Context) -> Step:
     )
     if not isinstance(query.message, Message):
         return None
-    if draft.get("photo"):
-        await query.message.reply_photo(draft["photo"], caption=preview)
+    if draft.photo:
+        await query.message.reply_photo(draft.photo, caption=preview)
         await ask(query.message, context, count, reply_markup=buttons)
     else:
         await ask(query.message, context, preview + "\n\n" + count, reply_markup=buttons)
@@ -160,10 +160,10 @@ async def on_kind(update: Update, context: Context) -> Step:
 async def on_confirm(update: Update, context: Context) -> Step:
     query = update.callback_query
     choice = await _own_press(update, context, cb.BROADCAST_SEND)
-    draft = _draft(context)
+    draft = context.session.broadcast or BroadcastDraft()
     if query is None or choice is None:
         return None
-    if "kind" not in draft:
+    if draft.kind is None:
         await answer(query, context.t("common.stale"))
         return None
     user = context.officer
@@ -180,14 +180,13 @@ async def on_confirm(update: Update, context: Context) -> Step:
     broadcast = await broadcasts.send_officer_broadcast(
         porch.store,
         key=f"officer:{query.message.chat.id}:{query.message.message_id}",
-        kind=draft["kind"],
-        text=draft["text"],
-        photo_file_id=draft.get("photo"),
+        kind=draft.kind,
+        text=draft.text or "",
+        photo_file_id=draft.photo,
         officer_id=user.id,
         bot_username=porch.bot_username,
     )
-    if context.user_data is not None:
-        context.user_data.pop("broadcast", None)
+    context.session.broadcast = None
     if broadcast is not None:
         progress = await broadcasts.progress(porch.store, broadcast.id)
         report = await query.message.reply_html(
@@ -200,8 +199,7 @@ async def on_confirm(update: Update, context: Context) -> Step:
 
 
 async def on_cancel(update: Update, context: Context) -> Step:
-    if context.user_data is not None:
-        context.user_data.pop("broadcast", None)
+    context.session.broadcast = None
     if update.effective_message is not None:
         await ask(update.effective_message, context, officer_t(context, "broadcast.cancelled"))
     return ConversationHandler.END

@@ -26,12 +26,13 @@ from bot.numbers import parse_int as parse_int  # re-exported for handlers
 from bot.numbers import parse_ref as parse_ref
 from bot.relay import Said
 from bot.services import Porch
+from bot.session import LostPrompt, Session
 
 log = logging.getLogger(__name__)
 
 
-class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
-    """Typed access to the bot's services and the user's language."""
+class Context(CallbackContext[ExtBot[None], Session, dict[str, Any], dict[str, Any]]):
+    """Typed access to the bot's services, the person's session and language."""
 
     officer: User | None = None  # set by the officer gate (handlers/gate.py) once admitted
 
@@ -42,11 +43,15 @@ class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict
         return porch
 
     @property
+    def session(self) -> Session:
+        """The person's session (user_data); a scratch one for updates without a person
+        (a channel post), which nothing keeps."""
+        return self.user_data if self.user_data is not None else Session()
+
+    @property
     def lang(self) -> str:
-        data = self.user_data
-        if data is not None and "lang" in data:
-            return str(data["lang"])
-        return self.porch.settings.default_language
+        lang = self.user_data.lang if self.user_data is not None else None
+        return lang if lang is not None else self.porch.settings.default_language
 
     @property
     def t(self) -> Translator:
@@ -151,8 +156,8 @@ async def pressed(update: Update) -> Message | None:
 
 
 # A step's prompt that Telegram kept refusing (after the retry policy): the person's next
-# message gets it again, so a conversation never waits forever for a prompt nobody saw.
-LOST_PROMPT = "lost_prompt"
+# message gets it again (Session.lost_prompt), so a conversation never waits forever for a
+# prompt nobody saw.
 TRANSIENT = (NetworkError, RetryAfter)
 
 
@@ -181,23 +186,21 @@ async def _must_see(
     text: str,
     markup: InlineKeyboardMarkup | ForceReply | None,
 ) -> Message | None:
-    data = context.user_data
+    session = context.session
     try:
         sent = await sending
     except BadRequest:
         raise  # our mistake, not the weather: repeating it would fail the same way
     except TRANSIENT as error:
         log.warning("prompt to %s not delivered (%s): repeated at the next message", chat_id, error)
-        if data is not None:
-            data[LOST_PROMPT] = {
-                "chat": chat_id,
-                "text": text,
-                "markup": markup.to_dict() if markup is not None else None,
-                "force_reply": isinstance(markup, ForceReply),
-            }
+        session.lost_prompt = LostPrompt(
+            chat=chat_id,
+            text=text,
+            markup=markup.to_dict() if markup is not None else None,
+            force_reply=isinstance(markup, ForceReply),
+        )
         return None
-    if data is not None:
-        data.pop(LOST_PROMPT, None)
+    session.lost_prompt = None
     return sent if isinstance(sent, Message) else None
 
 
@@ -210,18 +213,17 @@ async def must_edit(query: CallbackQuery, context: Context, text: str) -> None:
 
 async def repeat_lost_prompt(update: Update, context: Context) -> None:
     """Group -1: a message after a lost prompt is answered with that prompt (commands pass)."""
-    data, message = context.user_data, update.message
-    lost = data.get(LOST_PROMPT) if data is not None else None
-    if lost is None or message is None or message.chat.id != lost["chat"]:
+    lost, message = context.session.lost_prompt, update.message
+    if lost is None or message is None or message.chat.id != lost.chat:
         return
     if message.text and message.text.startswith("/"):
         return
     markup: InlineKeyboardMarkup | ForceReply | None = None
-    if lost["markup"] and lost.get("force_reply"):
-        markup = ForceReply.de_json(lost["markup"], context.bot)
-    elif lost["markup"]:
-        markup = InlineKeyboardMarkup.de_json(lost["markup"], context.bot)
-    if await ask(message, context, lost["text"], markup) is not None:
+    if lost.markup and lost.force_reply:
+        markup = ForceReply.de_json(lost.markup, context.bot)
+    elif lost.markup:
+        markup = InlineKeyboardMarkup.de_json(lost.markup, context.bot)
+    if await ask(message, context, lost.text, markup) is not None:
         raise ApplicationHandlerStop
 
 
@@ -243,11 +245,11 @@ async def ensure_resident(update: Update, context: Context) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != "private":
         return
-    data = context.user_data
-    if data is not None and "lang" not in data:
+    session = context.user_data
+    if session is not None and session.lang is None:
         language = pick_language(user.language_code, context.porch.settings.default_language)
         resident = await residents.ensure(context.porch.store, user.id, language)
-        data["lang"] = resident.language
+        session.lang = resident.language
     if update.message is not None:
         allowed, warn = context.porch.flood.allow(user.id)
         if not allowed:

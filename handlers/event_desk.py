@@ -79,8 +79,7 @@ async def on_officer_button(update: Update, context: Context) -> Step:
     if message is None:
         return ConversationHandler.END
     if action == "time":
-        if context.user_data is not None:
-            context.user_data["event_move"] = event.id
+        context.session.event_move = event.id
         await ask(message, context, officer_t(context, "events.ask_new_time", ref=event.id))
         return NEW_TIME
     if action == "announce":
@@ -146,16 +145,17 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
 
 async def on_new_time(update: Update, context: Context) -> Step:
     message, user = update.effective_message, update.effective_user
-    data = context.user_data if context.user_data is not None else {}
-    if message is None or user is None or not message.text or "event_move" not in data:
+    session = context.session
+    if message is None or user is None or not message.text or session.event_move is None:
         return ConversationHandler.END
     moment, problem = parse_moment(context, message.text)
     if moment is None:
         await ask(message, context, problem or "", reply_markup=reply_prompt(message))
         return None
     porch = context.porch
+    event_id, session.event_move = session.event_move, None
     moved = await events.move(
-        porch.store, porch.settings, int(data.pop("event_move")), moment, None, officer_id=user.id
+        porch.store, porch.settings, event_id, moment, None, officer_id=user.id
     )
     await reschedule(context.application)
     if moved is None:

@@ -6,7 +6,6 @@ whose officer_event conversation also holds the time edit of handlers/event_desk
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
@@ -32,10 +31,11 @@ TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
 Step = str | int | None
 
 
-def _draft(context: Context) -> dict[str, Any]:
-    data = context.user_data if context.user_data is not None else {}
-    draft: dict[str, Any] = data.setdefault("event", {})
-    return draft
+def _draft(context: Context) -> EventDraft:
+    session = context.session
+    if session.event is None:
+        session.event = EventDraft()
+    return session.event
 
 
 def _skip(context: Context) -> InlineKeyboardMarkup:
@@ -50,8 +50,7 @@ async def new_event(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or context.officer is None:
         return ConversationHandler.END
-    if context.user_data is not None:
-        context.user_data["event"] = {}
+    context.session.event = EventDraft()
     await ask(
         message, context, officer_t(context, "events.ask_title"), reply_markup=reply_prompt(message)
     )
@@ -62,7 +61,7 @@ async def on_title(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or not message.text:
         return None
-    _draft(context)["title"] = message.text.strip()[:200]
+    _draft(context).title = message.text.strip()[:200]
     await ask(
         message, context, officer_t(context, "events.ask_start"), reply_markup=reply_prompt(message)
     )
@@ -86,7 +85,7 @@ async def on_start(update: Update, context: Context) -> Step:
     if moment is None:
         await ask(message, context, problem or "", reply_markup=reply_prompt(message))
         return None
-    _draft(context)["start"] = moment.isoformat()
+    _draft(context).start = moment
     await ask(
         message,
         context,
@@ -100,7 +99,8 @@ async def on_end(update: Update, context: Context) -> Step:
     message, draft = update.effective_message, _draft(context)
     if message is None or not message.text:
         return None
-    start = datetime.fromisoformat(draft["start"])
+    start = draft.start
+    assert start is not None  # the END step follows START
     moment, problem = parse_moment(context, message.text)
     if moment is None:  # just a time ("20:00") means on the day it starts
         moment, same_day_problem = parse_moment(context, f"{start:%Y-%m-%d} {message.text}")
@@ -113,7 +113,7 @@ async def on_end(update: Update, context: Context) -> Step:
             reply_markup=reply_prompt(message),
         )
         return None
-    draft["end"] = moment.isoformat()
+    draft.end = moment
     return await _ask_place(message, context)
 
 
@@ -135,9 +135,9 @@ async def on_place(update: Update, context: Context) -> Step:
         return None
     said = said_from(message)
     if said is not None and said.kind == "location":
-        draft.update(latitude=said.latitude, longitude=said.longitude, place=said.text)
+        draft.latitude, draft.longitude, draft.place = said.latitude, said.longitude, said.text
     elif message.text:
-        draft["place"] = message.text.strip()
+        draft.place = message.text.strip()
     else:
         return None
     await ask(
@@ -153,7 +153,7 @@ async def on_description(update: Update, context: Context) -> Step:
     message = update.effective_message
     if message is None or not message.text:
         return None
-    _draft(context)["description"] = message.text
+    _draft(context).description = message.text
     return await _ask_capacity(message, context)
 
 
@@ -185,7 +185,7 @@ async def on_capacity(update: Update, context: Context) -> Step:
             reply_markup=reply_prompt(message),
         )
         return None
-    _draft(context)["capacity"] = capacity
+    _draft(context).capacity = capacity
     return await _preview(message, context)
 
 
@@ -195,8 +195,7 @@ async def on_capacity_skip(update: Update, context: Context) -> Step:
 
 
 async def _preview(message: Message, context: Context) -> Step:
-    draft = _draft(context)
-    preview = EventDraft.from_dict(draft).preview()
+    preview = _draft(context).preview()
     text = events.event_html(preview, context.porch.officers.language, context.porch.settings.zone)
     await ask(
         message,
@@ -220,23 +219,19 @@ async def on_preview(update: Update, context: Context) -> Step:
     query, user = update.callback_query, update.effective_user
     draft = _draft(context)
     message = await pressed(update)
-    if query is None or user is None or message is None or "start" not in draft:
+    if query is None or user is None or message is None or draft.start is None:
         return ConversationHandler.END
     press = cb.NEW_EVENT.parse(query.data)
     if press is None or press.choice == "cancel":
-        if context.user_data is not None:
-            context.user_data.pop("event", None)
+        context.session.event = None
         await ask(message, context, officer_t(context, "events.discarded"))
         return ConversationHandler.END
     porch = context.porch
-    start = datetime.fromisoformat(draft["start"])
-    if start <= porch.store.clock.now():
+    if draft.start <= porch.store.clock.now():
         await ask(message, context, officer_t(context, "events.time_past"))
         return START
-    new = EventDraft.from_dict(draft).to_new_event(user.id)
-    event = await events.create(porch.store, porch.settings, new)
-    if context.user_data is not None:
-        context.user_data.pop("event", None)
+    event = await events.create(porch.store, porch.settings, draft.to_new_event(user.id))
+    context.session.event = None
     await reschedule(context.application)
     if press.choice == "announce":
         count = await events.announce(
@@ -255,8 +250,7 @@ async def on_preview(update: Update, context: Context) -> Step:
 
 
 async def on_cancel(update: Update, context: Context) -> Step:
-    if context.user_data is not None:
-        context.user_data.pop("event", None)
+    context.session.event = None
     if update.effective_message is not None:
         await ask(update.effective_message, context, officer_t(context, "events.discarded"))
     return ConversationHandler.END

@@ -23,6 +23,7 @@ from telegram.ext import filters as f
 from bot import broadcasts, tips
 from bot import callbacks as cb
 from bot.i18n import plain
+from bot.session import Session
 from bot.tips import CATEGORIES, Draft, TooManyTips
 from handlers.common import (
     Context,
@@ -49,7 +50,6 @@ PRIVATE = f.ChatType.PRIVATE
 MEDIA_FILTER = (f.PHOTO | f.VIDEO | f.VOICE | f.Document.ALL | f.AUDIO | f.ANIMATION) & PRIVATE
 TEXT = f.TEXT & ~f.COMMAND & PRIVATE
 LOCATION = (f.LOCATION | f.VENUE) & PRIVATE
-QUICK_KEEP = 5
 SKIP_DESCRIPTION = cb.DESCRIPTION.build(cb.Choice("skip"))
 SKIP_WHERE = cb.WHERE.build(cb.Choice("skip"))
 MEDIA_DONE = cb.MEDIA.build(cb.Choice("done"))
@@ -58,19 +58,11 @@ SEND_YES, SEND_NO = (cb.SEND.build(cb.Choice(c)) for c in ("yes", "no"))
 
 
 def _draft(context: Context) -> Draft | None:
-    data = context.user_data
-    if data is None or "draft" not in data:
-        return None
-    return Draft.from_dict(data["draft"])
+    return context.session.report
 
 
 def _save(context: Context, draft: Draft | None) -> None:
-    if context.user_data is None:
-        return
-    if draft is None:
-        context.user_data.pop("draft", None)
-    else:
-        context.user_data["draft"] = draft.to_dict()
+    context.session.report = draft
 
 
 async def _emergency_check(
@@ -224,8 +216,9 @@ class SameAlbum(f.MessageFilter):
     def filter(self, message: Message) -> bool:
         if message.media_group_id is None or message.from_user is None:
             return False
-        data = self.app.user_data.get(message.from_user.id) or {}
-        return bool(data.get("draft", {}).get("media_group") == message.media_group_id)
+        session = self.app.user_data.get(message.from_user.id)
+        draft = session.report if isinstance(session, Session) else None
+        return draft is not None and draft.media_group == message.media_group_id
 
 
 async def _ask_where(message: Message, context: Context) -> None:
@@ -445,13 +438,9 @@ async def on_unusable(update: Update, context: Context) -> None:
 
 async def offer_quick_tip(message: Message, context: Context) -> None:
     """Plain text outside a report is kept and offered as a tip, never dropped."""
-    data = context.user_data
-    if data is None or not message.text:
+    if context.user_data is None or not message.text:
         return
-    quick = data.setdefault("quick", {})
-    quick[str(message.message_id)] = message.text
-    for old in sorted(quick, key=int)[:-QUICK_KEEP]:
-        del quick[old]
+    context.user_data.keep_quick(message.message_id, message.text)
     if tips.is_emergency(message.text):
         await ask(
             message,
@@ -479,10 +468,9 @@ async def offer_quick_tip(message: Message, context: Context) -> None:
 async def start_quick_tip(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
-    data = context.user_data or {}
     press = cb.QUICK_YES.parse(query.data)
-    mid = str(press.id) if press else ""
-    text = data.get("quick", {}).pop(mid, None)
+    mid = press.id if press else 0
+    text = context.session.quick.pop(mid, None)
     if text is None:
         await answer(query, context.t("common.stale"))
         return ConversationHandler.END
@@ -503,10 +491,9 @@ async def start_quick_tip(update: Update, context: Context) -> Step:
 async def decline_quick_tip(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
-    data = context.user_data or {}
     press = cb.QUICK_NO.parse(query.data)
     if press is not None:
-        data.get("quick", {}).pop(str(press.id), None)
+        context.session.quick.pop(press.id, None)
     await answer(query)
     await tidy(query.edit_message_text(context.t("quick.declined")))
 

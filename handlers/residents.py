@@ -10,6 +10,7 @@ from bot import callbacks as cb
 from bot import relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
+from bot.session import Session
 from handlers.common import Context, answer, said_from
 from handlers.report import offer_quick_tip
 from handlers.start import resident_help
@@ -64,7 +65,7 @@ async def on_add_chosen(update: Update, context: Context) -> None:
     if tip is None:
         await answer(query, context.t("common.stale"))
         return
-    context.user_data["adding_to"] = tip.id
+    context.user_data.adding_to = tip.id
     await answer(query)
     if isinstance(query.message, Message):
         await query.message.reply_html(context.t("mytips.add_prompt", ref=tip.id))
@@ -75,14 +76,14 @@ async def on_private_message(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    data = context.user_data if context.user_data is not None else {}
-    tip_id = await _target_tip(message, context, data)
+    session = context.session
+    tip_id = await _target_tip(message, context, session)
     said = said_from(message)
     if tip_id is not None:
         if said is None:
             await message.reply_html(context.t("followup.unusable"))
             return
-        await _follow_up(message, context, tip_id, said, data)
+        await _follow_up(message, context, tip_id, said, session)
         return
     if said is not None and said.kind == "text":
         await offer_quick_tip(message, context)
@@ -92,13 +93,14 @@ async def on_private_message(update: Update, context: Context) -> None:
         await message.reply_html(context.t("report.unusable"))
 
 
-async def _target_tip(message: Message, context: Context, data: dict) -> int | None:
+async def _target_tip(message: Message, context: Context, session: Session) -> int | None:
     """The tip this message adds to: chosen in /mytips, a reply to a tip message, or the rest
     of an album that already went to a tip."""
-    if message.media_group_id and data.get("adding_group") == message.media_group_id:
-        return int(data["adding_group_tip"])
-    if "adding_to" in data:
-        return int(data["adding_to"])
+    album = message.media_group_id
+    if album and session.adding_group == album and session.adding_group_tip is not None:
+        return session.adding_group_tip
+    if session.adding_to is not None:
+        return session.adding_to
     replied = message.reply_to_message
     if replied is not None:
         link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
@@ -108,7 +110,7 @@ async def _target_tip(message: Message, context: Context, data: dict) -> int | N
 
 
 async def _follow_up(
-    message: Message, context: Context, tip_id: int, said: relay.Said, data: dict
+    message: Message, context: Context, tip_id: int, said: relay.Said, session: Session
 ) -> None:
     porch = context.porch
     outcome = await relay.add_followup(
@@ -119,12 +121,12 @@ async def _follow_up(
         said=said,
         source_message_id=message.message_id,
     )
-    in_album = message.media_group_id is not None and data.get("adding_group") == (
+    in_album = message.media_group_id is not None and session.adding_group == (
         message.media_group_id
     )
-    data.pop("adding_to", None)
+    session.adding_to = None
     if message.media_group_id:
-        data["adding_group"], data["adding_group_tip"] = message.media_group_id, tip_id
+        session.adding_group, session.adding_group_tip = message.media_group_id, tip_id
     if outcome is Outcome.NOT_YOURS:
         await message.reply_html(context.t("common.stale"))
         return

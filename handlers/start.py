@@ -116,8 +116,7 @@ async def on_language_chosen(update: Update, context: Context) -> None:
         await answer(query, context.t("common.stale"))
         return
     await residents.set_language(context.porch.store, user.id, code)
-    if context.user_data is not None:
-        context.user_data["lang"] = code
+    context.session.lang = code
     await answer(query)
     await query.edit_message_text(translate(code, "language.set"))
 
@@ -127,7 +126,8 @@ async def on_cancel_idle(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    adding = context.user_data.pop("adding_to", None) if context.user_data is not None else None
+    session = context.session
+    adding, session.adding_to = session.adding_to, None
     if adding is not None:
         await message.reply_html(context.t("mytips.add_cancelled", ref=adding))
     else:
