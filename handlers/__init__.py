@@ -18,6 +18,7 @@ from handlers import (
     events,
     groups,
     officers,
+    quick_tip,
     report,
     residents,
     safety,
@@ -83,7 +84,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     events.register(app, officer_chat_id)
     cards.register(app)
     app.add_handler(report.conversation(app))
-    app.add_handler(CallbackQueryHandler(report.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
+    app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)
     safety.register(app, officer_chat_id)
     subscriptions.register(app)

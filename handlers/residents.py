@@ -12,7 +12,7 @@ from bot.i18n import N_, plain
 from bot.relay import Outcome
 from bot.session import Session
 from handlers.common import Context, answer, said_from
-from handlers.report import offer_quick_tip
+from handlers.quick_tip import offer_quick_tip
 from handlers.start import resident_help
 
 PRIVATE = f.ChatType.PRIVATE
