@@ -52,7 +52,6 @@ TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
 )
 Step = str | int | None
 PRIVATE = f.ChatType.PRIVATE
-JOB_PREFIX = "event-job:"
 STATUS = {
     "draft": N_("events.status_draft"),
     "announced": N_("events.status_announced"),
@@ -279,7 +278,6 @@ async def on_preview(update: Update, context: Context) -> Step:
     event = await events.create(porch.store, porch.settings, _new_event(draft, user.id))
     if context.user_data is not None:
         context.user_data.pop("event", None)
-    await reschedule(context.application)
     if query.data == "ne:announce":
         count = await events.announce(
             porch.store,
@@ -430,7 +428,6 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
     if cancelled is None:  # a colleague was quicker
         await query.edit_message_text(officer_t(context, "events.unknown", ref=event.id))
         return
-    await reschedule(context.application)
     await query.edit_message_text(officer_t(context, "events.cancelled_officer", ref=event.id))
 
 
@@ -447,7 +444,6 @@ async def on_new_time(update: Update, context: Context) -> Step:
     moved = await events.move(
         porch.store, porch.settings, int(data.pop("event_move")), moment, None, officer_id=user.id
     )
-    await reschedule(context.application)
     if moved is None:
         await ask(message, context, context.t("common.stale"))
     else:
@@ -579,36 +575,6 @@ async def on_rating(update: Update, context: Context) -> None:
         return
     await answer(query)
     await query.edit_message_text(context.t("events.thanks_rating", rating=rating))
-
-
-# The alarm clock --------------------------------------------------------------------------------
-
-
-async def run_event_jobs(context: Context) -> None:
-    porch = context.porch
-    for run in await events.run_due(porch.store, porch.settings):
-        log.info("event job %s (%s) sent to %d", run.job_id, run.kind, run.sent_to)
-
-
-async def reschedule(app: Application) -> None:
-    """Alarms for every pending event job, rebuilt from the database (at start and whenever
-    events change); anything overdue runs now and decides for itself whether it is too late."""
-    queue = app.job_queue
-    if queue is None:
-        return
-    porch = app.bot_data["porch"]
-    for job in queue.jobs():
-        if job.name and job.name.startswith(JOB_PREFIX):
-            job.schedule_removal()
-    now = porch.store.clock.now()
-    for due in sorted(set(await events.next_due(porch.store))):
-        delay = max(0.0, (due - now).total_seconds())
-        queue.run_once(
-            run_event_jobs,
-            when=delay,
-            name=f"{JOB_PREFIX}{due.isoformat()}",
-            job_kwargs={"misfire_grace_time": None},
-        )
 
 
 def register(app: Application, officer_chat_id: int) -> None:
