@@ -9,10 +9,13 @@ again, so a change in storage — an event created, moved or cancelled, a delive
 opened — re-arms its alarm with nobody remembering to reschedule. A restart rebuilds
 everything the same way, from storage.
 
-Why PTB's JobQueue stays, and only as the clock: it is the project's scheduler, its jobs are
-visible (`job_queue.get_jobs_by_name("weekly-safety-broadcast")`), and it keeps APScheduler's
-handling of a sleeping machine. A job does nothing but wake the service; what to run is read
-from storage then. Delays are measured on the store's clock, the one tests move.
+Why PTB's JobQueue stays, and only as the clock: an asyncio timer like the drainer's would do
+in a few lines, but the JobQueue is the project's scheduler, its jobs are visible
+(`job_queue.get_jobs_by_name("weekly-safety-broadcast")`), and it starts and stops with the
+application. A job does nothing but wake the service; what to run is read from storage then.
+Delays are measured on the store's clock (the one tests move), so `armed(name)` says when an
+alarm rings in the bot's time; a job's `next_t` is the JobQueue's wall clock. A burst of
+commits is one check, at most one every CHECK_PACE seconds.
 
 Guarantees kept from the jobs' own rules: a run is idempotent (the weekly broadcast's ISO-week
 key, event jobs claimed in the transaction that queues their messages), so ringing twice or
