@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot import broadcasts, startup
+from bot.alarms import AlarmClock, telegram_editor
 from bot.budget import TelegramBudget
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
@@ -29,13 +30,10 @@ from bot.delivery import Drainer
 from bot.i18n import N_, plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
-from bot.schedule import weekly_trigger
 from bot.services import FloodGuard, Porch
 from bot.session import Session
 from bot.surge import SurgeGate
 from bot.tips import OfficerChat
-from handlers import events as event_handlers
-from handlers import safety
 from handlers.common import Context
 from storage import Store
 from storage.clock import Clock
@@ -136,16 +134,17 @@ def porch_of(app: PorchApp) -> Porch:
 
 
 async def _post_init(app: PorchApp) -> None:
-    """Open storage, queue unhandled updates, load the library, rebuild schedules, resume the
-    outbox, publish menus."""
+    """Open storage, queue unhandled updates, load the library, start the alarms (they catch
+    up and rebuild from storage), resume the outbox, publish menus."""
     porch = porch_of(app)
     await porch.store.open()
     if isinstance(app.update_queue, Inbox):
         await app.update_queue.replay(app.bot)  # before polling: stored updates come first
     await broadcasts.load_library(porch.store)
-    schedule_jobs(app, porch.settings)
-    await broadcasts.catch_up_weekly(porch.store, porch.settings, porch.store.clock.now())
-    await event_handlers.reschedule(app)
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is required")
+    porch.alarms = AlarmClock(porch.store, porch.settings, app.job_queue, telegram_editor(app.bot))
+    await porch.alarms.start()
     porch.bot_username = app.bot.username
     budget = app.bot.rate_limiter
     surge = (
@@ -157,21 +156,6 @@ async def _post_init(app: PorchApp) -> None:
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
     await startup.announce(app, porch.settings)
-
-
-def schedule_jobs(app: PorchApp, settings: Settings) -> None:
-    """APScheduler is only the clock: each job reads what to do from the database."""
-    if app.job_queue is None:
-        raise RuntimeError("python-telegram-bot[job-queue] is required")
-    app.job_queue.run_custom(
-        safety.weekly_job,
-        job_kwargs={
-            "trigger": weekly_trigger(settings.safety_broadcast_cron, settings.zone),
-            "misfire_grace_time": int(settings.grace.total_seconds()),
-            "coalesce": True,
-        },
-        name="weekly-safety-broadcast",
-    )
 
 
 async def set_command_menus(app: PorchApp, settings: Settings) -> None:
@@ -193,6 +177,8 @@ async def set_command_menus(app: PorchApp, settings: Settings) -> None:
 
 async def _post_stop(app: PorchApp) -> None:
     porch = porch_of(app)
+    if porch.alarms is not None:
+        await porch.alarms.stop()
     if porch.drainer is not None:
         await porch.drainer.stop()
 

@@ -1,4 +1,4 @@
-"""Schedules: APScheduler is only the clock; what has run lives in the database.
+"""Cron arithmetic for the weekly broadcast (bot.jobs says when it is due, bot.alarms rings it).
 
 Pure helpers over cron triggers, so the arithmetic (missed runs, daylight saving) is tested
 without waiting for a clock.
@@ -6,14 +6,17 @@ without waiting for a clock.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 
+@functools.lru_cache(maxsize=8)
 def weekly_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
-    """A cron trigger that fires at most once a week, in local time (DST keeps the hour)."""
+    """A cron trigger that fires at most once a week, in local time (DST keeps the hour).
+    Cached: the alarm service asks at every commit, and parsing costs a third of a millisecond."""
     trigger = CronTrigger.from_crontab(cron, timezone=zone)
     first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=zone))
     if first is None:
@@ -39,3 +42,11 @@ def week_key(fire: datetime, zone: ZoneInfo) -> str:
     """The idempotency key of a weekly run: its ISO week in local time, e.g. weekly:2026-W48."""
     year, week, _ = fire.astimezone(zone).isocalendar()
     return f"weekly:{year}-W{week:02d}"
+
+
+def next_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The first time the trigger fires strictly after `now`."""
+    fire = trigger.get_next_fire_time(None, now)
+    if fire is not None and fire <= now:
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return fire

@@ -6,6 +6,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from bot.alarms import AlarmClock
 from bot.config import Settings
 from bot.delivery import Drainer
 from bot.tips import OfficerChat
@@ -73,4 +74,5 @@ class Porch:
     roster: OfficerRoster = field(default_factory=OfficerRoster)
     flood: FloodGuard = field(default_factory=lambda: FloodGuard(30))
     drainer: Drainer | None = None
+    alarms: AlarmClock | None = None
     bot_username: str = ""

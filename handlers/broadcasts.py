@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from telegram import Message, Update
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -29,7 +28,6 @@ from handlers.officers import officer_t, reply_prompt
 log = logging.getLogger(__name__)
 WRITE, KIND, CONFIRM = "write", "kind", "confirm"
 Step = str | int | None
-REPORT_INTERVAL = 10.0  # seconds between edits: the officer chat allows 20 messages a minute
 
 
 def _draft(context: Context) -> BroadcastDraft:
@@ -211,30 +209,6 @@ async def on_unusable(update: Update, context: Context) -> Step:
     return None
 
 
-async def update_reports(context: Context) -> None:
-    """Job: edit each open delivery report; the last edit is the summary."""
-    porch = context.porch
-    async with porch.store.read() as tx:
-        open_reports = await tx.broadcasts.open_reports()
-        progress = {b.id: await tx.broadcasts.progress(b.id) for b in open_reports}
-    for broadcast in open_reports:
-        text = broadcasts.report_html(broadcast, progress[broadcast.id], porch.officers.language)
-        assert broadcast.report_message_id is not None
-        try:
-            await context.bot.edit_message_text(
-                text, porch.officers.chat_id, broadcast.report_message_id
-            )
-        except BadRequest as error:
-            if "not modified" not in str(error).lower():
-                log.warning("delivery report of broadcast %s: %s", broadcast.id, error)
-        except TelegramError as error:
-            log.warning("delivery report of broadcast %s: %s", broadcast.id, error)
-            continue
-        if not progress[broadcast.id].get("pending"):
-            async with porch.store.transaction() as tx:
-                await tx.broadcasts.finish(broadcast.id)
-
-
 def register(app: Application, officer_chat_id: int) -> None:
     officer_chat = f.Chat(officer_chat_id)
     entry: list[BaseHandler[Update, Context, Any]] = [
@@ -263,10 +237,3 @@ def register(app: Application, officer_chat_id: int) -> None:
     # Any broadcast button nobody's conversation took: a colleague's, or an old one.
     app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_KIND.loose))
     app.add_handler(CallbackQueryHandler(on_foreign_press, pattern=cb.BROADCAST_SEND.loose))
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            update_reports,
-            interval=REPORT_INTERVAL,
-            first=REPORT_INTERVAL,
-            name="broadcast-reports",
-        )

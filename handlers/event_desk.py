@@ -12,7 +12,6 @@ from bot.events import Event
 from bot.i18n import N_, plain
 from handlers.common import Context, answer, ask, keyboard, parse_ref
 from handlers.event_wizard import NEW_TIME, Step, parse_moment
-from handlers.events import reschedule  # an event changed: its alarms too
 from handlers.officers import officer_t, reply_prompt
 
 STATUS = {
@@ -139,7 +138,6 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
     if cancelled is None:  # a colleague was quicker
         await query.edit_message_text(officer_t(context, "events.unknown", ref=event.id))
         return
-    await reschedule(context.application)
     await query.edit_message_text(officer_t(context, "events.cancelled_officer", ref=event.id))
 
 
@@ -157,7 +155,6 @@ async def on_new_time(update: Update, context: Context) -> Step:
     moved = await events.move(
         porch.store, porch.settings, event_id, moment, None, officer_id=user.id
     )
-    await reschedule(context.application)
     if moved is None:
         await ask(message, context, context.t("common.stale"))
     else:

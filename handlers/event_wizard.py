@@ -15,7 +15,6 @@ from bot import events
 from bot.event_draft import EventDraft
 from bot.event_time import parse_when
 from handlers.common import Context, ask, keyboard, parse_int, pressed, said_from
-from handlers.events import reschedule  # an event changed: its alarms too
 from handlers.officers import officer_t, reply_prompt
 
 TITLE, START, END, PLACE, DESCRIPTION, CAPACITY, PREVIEW, NEW_TIME = (
@@ -232,7 +231,6 @@ async def on_preview(update: Update, context: Context) -> Step:
         return START
     event = await events.create(porch.store, porch.settings, draft.to_new_event(user.id))
     context.session.event = None
-    await reschedule(context.application)
     if press.choice == "announce":
         count = await events.announce(
             porch.store,

@@ -1,5 +1,5 @@
-"""Events in Telegram: residents' /events, answers, calendar files and feedback; the reminder
-alarm clock; and one register() for every event handler, officers' too (the /newevent wizard in
+"""Events in Telegram: residents' /events, answers, calendar files and feedback, and one
+register() for every event handler, officers' too (the /newevent wizard in
 handlers/event_wizard.py, the /events desk in handlers/event_desk.py)."""
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from handlers.common import Context, answer, ask, buttons, parse_int
 
 log = logging.getLogger(__name__)
 PRIVATE = f.ChatType.PRIVATE
-JOB_PREFIX = "event-job:"
 ANSWERED = {
     "going": N_("events.answered_going"),
     "maybe": N_("events.answered_maybe"),
@@ -147,38 +146,8 @@ async def on_rating(update: Update, context: Context) -> None:
     await query.edit_message_text(context.t("events.thanks_rating", rating=press.stars))
 
 
-# The alarm clock --------------------------------------------------------------------------------
-
-
-async def run_event_jobs(context: Context) -> None:
-    porch = context.porch
-    for run in await events.run_due(porch.store, porch.settings):
-        log.info("event job %s (%s) sent to %d", run.job_id, run.kind, run.sent_to)
-
-
-async def reschedule(app: Application) -> None:
-    """Alarms for every pending event job, rebuilt from the database (at start and whenever
-    events change); anything overdue runs now and decides for itself whether it is too late."""
-    queue = app.job_queue
-    if queue is None:
-        return
-    porch = app.bot_data["porch"]
-    for job in queue.jobs():
-        if job.name and job.name.startswith(JOB_PREFIX):
-            job.schedule_removal()
-    now = porch.store.clock.now()
-    for due in sorted(set(await events.next_due(porch.store))):
-        delay = max(0.0, (due - now).total_seconds())
-        queue.run_once(
-            run_event_jobs,
-            when=delay,
-            name=f"{JOB_PREFIX}{due.isoformat()}",
-            job_kwargs={"misfire_grace_time": None},
-        )
-
-
 def register(app: Application, officer_chat_id: int) -> None:
-    # Imported here: the officers' modules use reschedule() from this one.
+    # Imported here: the officers' modules import this one (ANSWERED, the resident side).
     from handlers.event_desk import (
         officer_events,
         on_cancel_confirmed,

@@ -1,5 +1,5 @@
-"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /tips),
-and the weekly broadcast job."""
+"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /tips).
+The weekly broadcast is an alarm (bot.alarms, bot.jobs)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from bot import callbacks as cb
 from bot.broadcasts import LIBRARY_TOPICS
 from bot.content import TEXT_LIMIT, visible_length
 from bot.i18n import N_, plain
-from bot.schedule import previous_fire, weekly_trigger
 from handlers.common import Context, answer, parse_ref
 from handlers.officers import officer_t
 
@@ -129,16 +128,6 @@ async def on_tips(update: Update, context: Context) -> None:
             text = ""
         text = f"{text}\n{line}" if text else line
     await message.reply_html(text)
-
-
-async def weekly_job(context: Context) -> None:
-    """APScheduler fired: broadcast this week's tip (idempotent per ISO week)."""
-    porch = context.porch
-    settings = porch.settings
-    now = porch.store.clock.now()
-    trigger = weekly_trigger(settings.safety_broadcast_cron, settings.zone)
-    fire = previous_fire(trigger, now) or now
-    await broadcasts.run_weekly(porch.store, settings, fire)
 
 
 def register(app: Application, officer_chat_id: int) -> None:

@@ -2,6 +2,8 @@
 
 `world.settle()` waits until the bot has taken every update, handled it, and drained every
 delivery that is due: the point at which a story can look at what people received.
+`world.ring_alarms()` is the moment timed work runs: whatever is due at the world's clock
+(`world.clock`, `world.advance`) rings, as the alarm service's JobQueue job would ring it.
 """
 
 from __future__ import annotations
@@ -116,6 +118,16 @@ class World:
             drainer.wake()
         await asyncio.sleep(0)
 
+    async def ring_alarms(self, *, settle: bool = True) -> None:
+        """Ring every alarm due at the world's clock (weekly broadcast, event reminders and
+        feedback, delivery reports), then settle."""
+        assert self.app is not None
+        alarms = porch_of(self.app).alarms
+        assert alarms is not None
+        await alarms.check()
+        if settle:
+            await self.settle()
+
     @property
     def porch(self) -> Any:
         assert self.app is not None
@@ -131,6 +143,9 @@ class World:
                 raise AssertionError("the bot did not fetch its updates in time")
             await asyncio.sleep(0.002)
         await asyncio.wait_for(app.update_queue.join(), SETTLE_TIMEOUT)
+        alarms = porch_of(app).alarms
+        if alarms is not None:  # a commit re-arms the alarms: let that finish too
+            await asyncio.wait_for(alarms.wait_idle(), SETTLE_TIMEOUT)
         drainer = porch_of(app).drainer
         if drainer is None:
             return

@@ -34,12 +34,16 @@ async def subscribed(world: World, count: int, language: str = "en") -> list[Use
 
 
 async def fire_weekly_job(world: World, *, settle: bool = True) -> None:
-    """APScheduler's moment, triggered directly: time is the world's clock."""
-    assert world.app is not None and world.app.job_queue is not None
-    (job,) = world.app.job_queue.get_jobs_by_name("weekly-safety-broadcast")
-    await job.run(world.app)
-    if settle:
-        await world.settle()
+    """The weekly alarm's moment: what is due at the world's clock rings."""
+    await world.ring_alarms(settle=settle)
+
+
+def next_weekly_run(world: World) -> datetime:
+    """When the weekly alarm is set to ring (on the world's clock)."""
+    assert world.app is not None
+    next_run = world.porch.alarms.armed("weekly-safety-broadcast")
+    assert next_run is not None
+    return next_run
 
 
 def tips_received(world: World, user: User) -> list[str]:
@@ -65,10 +69,7 @@ async def test_weekly_tip_reaches_subscribers_in_their_language_once_a_week(
     await bob.says("/start")
     await bob.taps("No, thanks")
 
-    assert world.app is not None and world.app.job_queue is not None
-    (job,) = world.app.job_queue.get_jobs_by_name("weekly-safety-broadcast")
-    assert job.next_t is not None
-    local = job.next_t.astimezone(MADRID)
+    local = next_weekly_run(world).astimezone(MADRID)
     assert (local.weekday(), local.hour, local.minute) == (0, 18, 0)
 
     world.clock.set(datetime(2026, 11, 30, 18, 0, tzinfo=MADRID))

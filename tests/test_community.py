@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.jobs import REPORT_INTERVAL
 from tests.conftest import World
 from tests.telegram.drivers import Officer, Person
 
@@ -35,10 +36,11 @@ async def approved_group(
 
 
 async def fire_job(world: World, name: str) -> None:
-    assert world.app is not None and world.app.job_queue is not None
-    (job,) = world.app.job_queue.get_jobs_by_name(name)
-    await job.run(world.app)
-    await world.settle()
+    """Alarm `name`'s moment: a delivery report is refreshed REPORT_INTERVAL after the last
+    refresh, so that much time passes first; then what is due rings."""
+    if name == "broadcast-reports":
+        await world.advance(REPORT_INTERVAL.total_seconds())
+    await world.ring_alarms()
 
 
 def weekly_tips(world: World, chat_id: int) -> list[str]:

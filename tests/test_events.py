@@ -45,12 +45,8 @@ async def create_event(
 
 
 async def fire_event_jobs(world: World) -> None:
-    """The alarm APScheduler would ring: run it now, at the world's clock."""
-    assert world.app is not None and world.app.job_queue is not None
-    alarms = [j for j in world.app.job_queue.jobs() if (j.name or "").startswith("event-job:")]
-    assert alarms, "no event alarm is set"
-    await alarms[0].run(world.app)
-    await world.settle()
+    """The event alarm's moment: what is due at the world's clock rings."""
+    await world.ring_alarms()
 
 
 def received(person: Person, words: str) -> int:
