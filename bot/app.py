@@ -62,7 +62,7 @@ OFFICER_COMMANDS = {
     "events": N_("command.officer_events"),
     "cancelevent": N_("command.officer_cancelevent"),
     "addtip": N_("command.officer_addtip"),
-    "tips": N_("command.officer_tips"),
+    "library": N_("command.officer_library"),
     "help": N_("command.officer_help"),
 }
 

@@ -19,8 +19,8 @@ from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.i18n import translate
 from bot.schedule import previous_fire, week_key, weekly_trigger
 from storage import Store, Tx
-from storage.broadcasts import NewSafetyTip
-from storage.models import Broadcast, SafetyTip
+from storage.broadcasts import NewAdvice
+from storage.models import Advice, Broadcast
 from storage.outbox import PRIORITY_BULK, NewDelivery
 from storage.payload import Payload
 
@@ -35,20 +35,20 @@ class Recipient:
     language: str
 
 
-def shipped_library() -> list[NewSafetyTip]:
+def shipped_library() -> list[NewAdvice]:
     """The default tips shipped with the package (bot/library/safety_tips.json)."""
     source = resources.files("bot") / "library" / "safety_tips.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return [
-        NewSafetyTip(
-            key=tip["key"],
-            topic=tip["topic"],
-            title_en=tip["en"]["title"],
-            body_en=tip["en"]["body"],
-            title_es=tip["es"]["title"],
-            body_es=tip["es"]["body"],
+        NewAdvice(
+            key=advice["key"],
+            topic=advice["topic"],
+            title_en=advice["en"]["title"],
+            body_en=advice["en"]["body"],
+            title_es=advice["es"]["title"],
+            body_es=advice["es"]["body"],
         )
-        for tip in data["tips"]
+        for advice in data["tips"]
     ]
 
 
@@ -57,17 +57,17 @@ async def load_library(store: Store) -> int:
     officers' retirements and rotation counts are never touched."""
     async with store.transaction() as tx:
         added = 0
-        for tip in shipped_library():
-            added += await tx.library.add(tip)
+        for advice in shipped_library():
+            added += await tx.library.add(advice)
     if added:
-        log.info("safety-tip library: %d tip(s) added", added)
+        log.info("safety-advice library: %d added", added)
     return added
 
 
-def safety_tip_html(tip: SafetyTip, language: str, *, weekly: bool) -> str:
+def advice_html(advice: Advice, language: str, *, weekly: bool) -> str:
     header = translate(language, "safety.weekly_header") if weekly else ""
-    title = html.escape(tip.title(language), quote=False)
-    body = html.escape(tip.body(language), quote=False)
+    title = html.escape(advice.title(language), quote=False)
+    body = html.escape(advice.body(language), quote=False)
     return (header + "\n" if header else "") + f"<b>{title}</b>\n{body}"
 
 
@@ -98,22 +98,22 @@ async def fan_out(
 
 
 async def run_weekly(store: Store, settings: Settings, fire: datetime) -> Broadcast | None:
-    """The weekly safety tip for the week of `fire`, once: a second call for the same week (a
+    """The weekly safety advice for the week of `fire`, once: a second call for the same week (a
     restart, a second replica, a clock jump) finds the key taken and sends nothing."""
     key = week_key(fire, settings.zone)
     async with store.transaction() as tx:
-        tip = await tx.library.next_in_rotation()
-        if tip is None:
-            log.warning("weekly broadcast %s skipped: the safety-tip library is empty", key)
+        advice = await tx.library.next_in_rotation()
+        if advice is None:
+            log.warning("weekly broadcast %s skipped: the safety-advice library is empty", key)
             return None
-        broadcast = await tx.broadcasts.create(key, "weekly", safety_tip_id=tip.id)
+        broadcast = await tx.broadcasts.create(key, "weekly", advice_id=advice.id)
         if broadcast is None:
             log.info("weekly broadcast %s already ran", key)
             return None
-        await tx.library.mark_broadcast(tip.id)
-        texts = {lang: safety_tip_html(tip, lang, weekly=True) for lang in SUPPORTED_LANGUAGES}
+        await tx.library.mark_broadcast(advice.id)
+        texts = {lang: advice_html(advice, lang, weekly=True) for lang in SUPPORTED_LANGUAGES}
         count = await fan_out(tx, broadcast, await recipients(tx, "safety"), texts)
-    log.info("weekly broadcast %s: tip %s to %d recipient(s)", key, tip.key, count)
+    log.info("weekly broadcast %s: advice %s to %d recipient(s)", key, advice.key, count)
     return broadcast
 
 

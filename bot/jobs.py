@@ -40,7 +40,7 @@ refresh (Telegram was out of reach); True: edited, unchanged, or refused for goo
 
 async def weekly_due(store: Store, settings: Settings) -> datetime | None:
     """The last scheduled run while it is owed (not done, less than BROADCAST_GRACE ago, the
-    deployment existed then, the library has a tip to send); otherwise the next one."""
+    deployment existed then, the library has advice to send); otherwise the next one."""
     trigger = weekly_trigger(settings.safety_broadcast_cron, settings.zone)
     now = store.clock.now()
     fire = previous_fire(trigger, now)
@@ -48,8 +48,8 @@ async def weekly_due(store: Store, settings: Settings) -> datetime | None:
         async with store.read() as tx:
             done = await tx.broadcasts.get_by_key(week_key(fire, settings.zone))
             since = await tx.library.first_loaded_at()
-            tip = await tx.library.next_in_rotation()
-        if done is None and since is not None and since <= fire and tip is not None:
+            advice = await tx.library.next_in_rotation()
+        if done is None and since is not None and since <= fire and advice is not None:
             return fire
     return next_fire(trigger, now)
 

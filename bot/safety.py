@@ -7,17 +7,17 @@ an audit entry), and taking an entry out of (or back into) the weekly rotation.
 from __future__ import annotations
 
 from storage import Store
-from storage.broadcasts import NewSafetyTip
-from storage.models import SafetyTip
+from storage.broadcasts import NewAdvice
+from storage.models import Advice
 
 
-async def by_topic(store: Store, topic: str) -> list[SafetyTip]:
+async def by_topic(store: Store, topic: str) -> list[Advice]:
     """The active entries of one topic, as residents see them in /safety."""
     async with store.read() as tx:
         return await tx.library.list(topic=topic)
 
 
-async def everything(store: Store) -> list[SafetyTip]:
+async def everything(store: Store) -> list[Advice]:
     """Every entry, retired ones too, for officers' list."""
     async with store.read() as tx:
         return await tx.library.list(active_only=False)
@@ -37,7 +37,7 @@ async def add(
     """An officer's new entry (once per `key`: the command message that added it)."""
     async with store.transaction() as tx:
         await tx.library.add(
-            NewSafetyTip(
+            NewAdvice(
                 key=key,
                 topic=topic,
                 title_en=title_en,

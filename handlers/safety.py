@@ -1,4 +1,4 @@
-"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /tips).
+"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /items).
 The weekly broadcast is an alarm (bot.alarms, bot.jobs)."""
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ async def on_safety_topic(update: Update, context: Context) -> None:
         await answer(query, context.t("common.stale"))
         return
     lang = context.lang
-    tips = await safety.by_topic(context.porch.store, topic)
+    items = await safety.by_topic(context.porch.store, topic)
     text = context.t("safety.topic_title", topic=plain(lang, TOPIC_LABELS[topic]))
-    for tip in tips:
-        entry = "\n\n" + broadcasts.safety_tip_html(tip, lang, weekly=False)
+    for advice in items:
+        entry = "\n\n" + broadcasts.advice_html(advice, lang, weekly=False)
         if visible_length(text + entry) > TEXT_LIMIT:
             break
         text += entry
@@ -73,7 +73,7 @@ async def on_add_tip(update: Update, context: Context) -> None:
     parts = [p.strip() for p in raw[1].split("|")] if len(raw) == 2 else []
     if len(parts) not in (3, 5) or parts[0] not in LIBRARY_TOPICS or not all(parts):
         await message.reply_html(
-            officer_t(context, "tips.add_usage", topics=", ".join(LIBRARY_TOPICS))
+            officer_t(context, "library.add_usage", topics=", ".join(LIBRARY_TOPICS))
         )
         return
     topic, title, body = parts[:3]
@@ -88,41 +88,43 @@ async def on_add_tip(update: Update, context: Context) -> None:
         body_es=body_es,
         officer_id=user.id,
     )
-    await message.reply_html(officer_t(context, "tips.added", title=title))
+    await message.reply_html(officer_t(context, "library.added", title=title))
 
 
-async def on_tips(update: Update, context: Context) -> None:
-    """/tips lists the library; /tips retire 12 and /tips restore 12 change the rotation."""
+async def on_library(update: Update, context: Context) -> None:
+    """/library lists the advice; /library retire 12 and /library restore 12 change the rotation."""
     message, user = update.effective_message, context.officer
     if message is None or user is None:
         return
     args = context.args or []
     store = context.porch.store
-    tip_id = parse_ref(args[1]) if len(args) == 2 else None
-    if tip_id is not None and args[0] in ("retire", "restore"):
-        changed = await safety.set_active(store, tip_id, args[0] == "restore", officer_id=user.id)
+    advice_id = parse_ref(args[1]) if len(args) == 2 else None
+    if advice_id is not None and args[0] in ("retire", "restore"):
+        changed = await safety.set_active(
+            store, advice_id, args[0] == "restore", officer_id=user.id
+        )
         if not changed:
-            await message.reply_html(officer_t(context, "tips.unknown", id=tip_id))
+            await message.reply_html(officer_t(context, "library.unknown", id=advice_id))
         elif args[0] == "retire":
-            await message.reply_html(officer_t(context, "tips.retired", id=tip_id))
+            await message.reply_html(officer_t(context, "library.retired", id=advice_id))
         else:
-            await message.reply_html(officer_t(context, "tips.restored", id=tip_id))
+            await message.reply_html(officer_t(context, "library.restored", id=advice_id))
         return
     lang = context.porch.officers.language
     entries = await safety.everything(store)
-    lines = [officer_t(context, "tips.title", count=sum(t.active for t in entries))]
-    for tip in entries:
+    lines = [officer_t(context, "library.title", count=sum(t.active for t in entries))]
+    for advice in entries:
         line = officer_t(
             context,
-            "tips.line",
-            id=tip.id,
-            topic=tip.topic,
-            title=tip.title(lang),
-            sent=tip.broadcast_count,
+            "library.line",
+            id=advice.id,
+            topic=advice.topic,
+            title=advice.title(lang),
+            sent=advice.broadcast_count,
         )
-        lines.append(line if tip.active else f"<s>{line}</s>")
+        lines.append(line if advice.active else f"<s>{line}</s>")
     text = ""
-    for line in [*lines, officer_t(context, "tips.usage")]:
+    for line in [*lines, officer_t(context, "library.usage")]:
         if visible_length(text + "\n" + line) > TEXT_LIMIT:
             await message.reply_html(text)
             text = ""
@@ -135,4 +137,4 @@ def register(app: Application, officer_chat_id: int) -> None:
     app.add_handler(CommandHandler("safety", on_safety, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_safety_topic, pattern=cb.SAFETY_TOPIC.pattern))
     app.add_handler(CommandHandler("addtip", on_add_tip, filters=officer_chat))
-    app.add_handler(CommandHandler("tips", on_tips, filters=officer_chat))
+    app.add_handler(CommandHandler("library", on_library, filters=officer_chat))

@@ -1,4 +1,8 @@
-"""The safety-tip library, broadcasts and community groups."""
+"""The safety-advice library, broadcasts and community groups.
+
+The library holds *advice* (what the weekly broadcast sends); "tip" always means a
+resident's tip.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from datetime import datetime
 import aiosqlite
 
 from storage.clock import Clock, from_text, to_text
-from storage.models import Broadcast, CommunityGroup, SafetyTip
+from storage.models import Advice, Broadcast, CommunityGroup
 
 
 @dataclass(frozen=True)
-class NewSafetyTip:
+class NewAdvice:
     key: str
     topic: str
     title_en: str
@@ -22,8 +26,8 @@ class NewSafetyTip:
     added_by: int | None = None
 
 
-def _tip(row: aiosqlite.Row) -> SafetyTip:
-    return SafetyTip(
+def _advice(row: aiosqlite.Row) -> Advice:
+    return Advice(
         id=row["id"],
         key=row["key"],
         topic=row["topic"],
@@ -40,7 +44,7 @@ def _broadcast(row: aiosqlite.Row) -> Broadcast:
         id=row["id"],
         key=row["key"],
         kind=row["kind"],
-        safety_tip_id=row["safety_tip_id"],
+        advice_id=row["advice_id"],
         recipients=row["recipients"],
         report_message_id=row["report_message_id"],
         created_at=from_text(row["created_at"]),
@@ -65,12 +69,12 @@ class LibraryRepo:
         self.conn = conn
         self.clock = clock
 
-    async def add(self, new: NewSafetyTip) -> bool:
+    async def add(self, new: NewAdvice) -> bool:
         """Add a tip at the end of the rotation, once per key. True when it was new."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO safety_tips (key, topic, position, title_en, body_en,"
+            "INSERT OR IGNORE INTO advice (key, topic, position, title_en, body_en,"
             " title_es, body_es, added_by, created_at)"
-            " VALUES (?, ?, (SELECT coalesce(max(position), 0) + 1 FROM safety_tips),"
+            " VALUES (?, ?, (SELECT coalesce(max(position), 0) + 1 FROM advice),"
             " ?, ?, ?, ?, ?, ?)",
             (
                 new.key,
@@ -85,13 +89,13 @@ class LibraryRepo:
         )
         return cursor.rowcount == 1
 
-    async def get(self, tip_id: int) -> SafetyTip | None:
-        async with self.conn.execute("SELECT * FROM safety_tips WHERE id = ?", (tip_id,)) as c:
+    async def get(self, advice_id: int) -> Advice | None:
+        async with self.conn.execute("SELECT * FROM advice WHERE id = ?", (advice_id,)) as c:
             row = await c.fetchone()
-        return _tip(row) if row else None
+        return _advice(row) if row else None
 
-    async def list(self, *, topic: str | None = None, active_only: bool = True) -> list[SafetyTip]:
-        query = "SELECT * FROM safety_tips WHERE 1 = 1"
+    async def list(self, *, topic: str | None = None, active_only: bool = True) -> list[Advice]:
+        query = "SELECT * FROM advice WHERE 1 = 1"
         args: list[object] = []
         if topic is not None:
             query += " AND topic = ?"
@@ -99,36 +103,36 @@ class LibraryRepo:
         if active_only:
             query += " AND active = 1"
         async with self.conn.execute(query + " ORDER BY position", args) as c:
-            return [_tip(row) for row in await c.fetchall()]
+            return [_advice(row) for row in await c.fetchall()]
 
-    async def set_active(self, tip_id: int, active: bool) -> bool:
+    async def set_active(self, advice_id: int, active: bool) -> bool:
         cursor = await self.conn.execute(
-            "UPDATE safety_tips SET active = ? WHERE id = ?", (int(active), tip_id)
+            "UPDATE advice SET active = ? WHERE id = ?", (int(active), advice_id)
         )
         return cursor.rowcount == 1
 
-    async def next_in_rotation(self) -> SafetyTip | None:
+    async def next_in_rotation(self) -> Advice | None:
         """The active tip broadcast the fewest times, earliest in the library first: no tip
         repeats before every active tip has gone out once."""
         async with self.conn.execute(
-            "SELECT * FROM safety_tips WHERE active = 1 ORDER BY broadcast_count, position LIMIT 1"
+            "SELECT * FROM advice WHERE active = 1 ORDER BY broadcast_count, position LIMIT 1"
         ) as c:
             row = await c.fetchone()
-        return _tip(row) if row else None
+        return _advice(row) if row else None
 
     async def first_loaded_at(self) -> datetime | None:
         """When the shipped library was first loaded: the first start of this deployment."""
         async with self.conn.execute(
-            "SELECT min(created_at) FROM safety_tips WHERE added_by IS NULL"
+            "SELECT min(created_at) FROM advice WHERE added_by IS NULL"
         ) as c:
             row = await c.fetchone()
         return from_text(row[0]) if row and row[0] else None
 
-    async def mark_broadcast(self, tip_id: int) -> None:
+    async def mark_broadcast(self, advice_id: int) -> None:
         await self.conn.execute(
-            "UPDATE safety_tips SET broadcast_count = broadcast_count + 1,"
+            "UPDATE advice SET broadcast_count = broadcast_count + 1,"
             " last_broadcast_at = ? WHERE id = ?",
-            (to_text(self.clock.now()), tip_id),
+            (to_text(self.clock.now()), advice_id),
         )
 
 
@@ -142,16 +146,16 @@ class BroadcastRepo:
         key: str,
         kind: str,
         *,
-        safety_tip_id: int | None = None,
+        advice_id: int | None = None,
         created_by: int | None = None,
         text: str | None = None,
         photo_file_id: str | None = None,
     ) -> Broadcast | None:
         """A new broadcast, or None when one with this key exists (the run already happened)."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO broadcasts (key, kind, safety_tip_id, created_by, text,"
+            "INSERT OR IGNORE INTO broadcasts (key, kind, advice_id, created_by, text,"
             " photo_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, kind, safety_tip_id, created_by, text, photo_file_id, to_text(self.clock.now())),
+            (key, kind, advice_id, created_by, text, photo_file_id, to_text(self.clock.now())),
         )
         if cursor.rowcount != 1:
             return None

@@ -20,7 +20,7 @@ class Resident:
 
 
 @dataclass(frozen=True)
-class SafetyTip:
+class Advice:
     id: int
     key: str
     topic: str
@@ -42,7 +42,7 @@ class Broadcast:
     id: int
     key: str
     kind: str
-    safety_tip_id: int | None
+    advice_id: int | None
     recipients: int
     report_message_id: int | None
     created_at: datetime

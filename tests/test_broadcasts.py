@@ -94,7 +94,7 @@ async def test_the_rotation_goes_round_the_library_before_repeating(world: World
     for _ in range(len(LIBRARY) + 1):
         broadcast = await run_weekly(store, settings, week)
         assert broadcast is not None
-        sent.append(broadcast.safety_tip_id)
+        sent.append(broadcast.advice_id)
         week += timedelta(days=7)
     assert len(set(sent[:-1])) == len(LIBRARY) and sent[-1] == sent[0]
 

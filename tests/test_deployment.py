@@ -82,7 +82,7 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         "events",
         "cancelevent",
         "addtip",
-        "tips",
+        "library",
         "help",
     }
 

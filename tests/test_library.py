@@ -58,10 +58,10 @@ async def test_officers_add_and_retire_safety_tips(world: World) -> None:
     )
     await officer.says("/addtip nonsense")
     assert "Usage: /addtip" in world.officer_chat.last_message().text
-    await officer.says("/tips")
+    await officer.says("/library")
     listing = world.officer_chat.last_message().text
     assert f"#{len(LIBRARY) + 1} [home] Lock the <shed>" in listing
-    await officer.says(f"/tips retire {len(LIBRARY) + 1}")
+    await officer.says(f"/library retire {len(LIBRARY) + 1}")
     assert "is retired" in world.officer_chat.last_message().text
     async with world.porch.store.read() as tx:
         active = await tx.library.list()

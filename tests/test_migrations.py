@@ -232,6 +232,7 @@ async def check_broadcasts(tx: Tx) -> None:
     weekly = await tx.broadcasts.get(1)
     assert weekly is not None and weekly.kind == "weekly" and weekly.report_message_id == 600
     assert not weekly.finished  # finished_at came later (0003): still reported on
+    assert weekly.advice_id == 1  # safety_tip_id until 0007
     assert await tx.broadcasts.progress(1) == {"sent": 1, "pending": 1}
     group = await tx.groups.get(-2001)
     assert group is not None and group.status == "approved" and group.language == "es"
@@ -386,6 +387,33 @@ async def check_inbox(tx: Tx) -> None:
     assert entry.update_id == 8 and entry.payload["message"]["text"] == "/start"
 
 
+# 0007: the library holds advice ("tip" is a resident's tip): table and column renamed. ------
+
+
+async def seed_advice(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "advice",
+        id=2,
+        key="scams-no-codes",
+        topic="scams",
+        position=2,
+        title_en="Never share codes",
+        body_en="Not even with the bank.",
+        created_at=WHEN,
+    )
+    await insert(
+        conn, "broadcasts", id=7, key="weekly:2026-W48", kind="weekly", advice_id=2, created_at=WHEN
+    )
+
+
+async def check_advice(tx: Tx) -> None:
+    advice = await tx.library.get(2)
+    assert advice is not None and advice.title("en") == "Never share codes"
+    weekly = await tx.broadcasts.get(7)
+    assert weekly is not None and weekly.advice_id == 2
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -393,6 +421,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     4: (seed_events, check_events),
     5: (seed_backoff, check_backoff),
     6: (seed_inbox, check_inbox),
+    7: (seed_advice, check_advice),
 }
 
 

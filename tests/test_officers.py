@@ -38,8 +38,8 @@ async def test_forged_numbers_are_refused_politely(
         assert alice.last_answer() == STALE
     await alice.says(f"/start event-{HUGE}")
     assert alice.last_message().text == STALE
-    await officer.says(f"/tips retire {HUGE}")
-    assert "/tips retire 12" in world.officer_chat.last_message().text  # the list and its usage
+    await officer.says(f"/library retire {HUGE}")
+    assert "/library retire 12" in world.officer_chat.last_message().text  # the list and its usage
     assert no_errors(caplog) == []
     assert world.emu.unanswered_callback_queries() == []
     async with world.porch.store.read() as tx:
