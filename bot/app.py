@@ -21,13 +21,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
-from bot import broadcasts, startup
+from bot import broadcasts
 from bot.alarms import AlarmClock, telegram_editor
 from bot.budget import TelegramBudget
+from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
-from bot.i18n import N_, plain
+from bot.i18n import plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
 from bot.services import FloodGuard, Porch
@@ -39,33 +40,9 @@ from storage import Store
 from storage.clock import Clock
 
 log = logging.getLogger(__name__)
+start_log = logging.getLogger("porchlight")  # the start line a deployer reads
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "chat_member"]
-# Command menus (setMyCommands): command → description message id.
-RESIDENT_COMMANDS = {
-    "report": N_("command.report"),
-    "mytips": N_("command.mytips"),
-    "language": N_("command.language"),
-    "events": N_("command.events"),
-    "safety": N_("command.safety"),
-    "settings": N_("command.settings"),
-    "subscribe": N_("command.subscribe"),
-    "unsubscribe": N_("command.unsubscribe"),
-    "privacy": N_("command.privacy"),
-    "help": N_("command.help"),
-    "cancel": N_("command.cancel"),
-}
-OFFICER_COMMANDS = {
-    "note": N_("command.officer_note"),
-    "broadcast": N_("command.officer_broadcast"),
-    "newevent": N_("command.officer_newevent"),
-    "events": N_("command.officer_events"),
-    "cancelevent": N_("command.officer_cancelevent"),
-    "addtip": N_("command.officer_addtip"),
-    "library": N_("command.officer_library"),
-    "help": N_("command.officer_help"),
-}
-
 PorchApp = Application[Any, Context, Session, dict[str, Any], dict[str, Any], Any]
 
 
@@ -127,6 +104,26 @@ def telegram_budget(settings: Settings, clock: Callable[[], float]) -> TelegramB
     )
 
 
+def mode(settings: Settings) -> str:
+    if not settings.webhook_url:
+        return "long polling"
+    return (
+        f"webhook {settings.webhook_url} (listening on "
+        f"{settings.webhook_listen}:{settings.webhook_port}{settings.listen_path})"
+    )
+
+
+async def announce(app: PorchApp, settings: Settings) -> None:
+    """The start line: who the bot is, where officers are, how updates arrive."""
+    chat_id = settings.officer_chat_id
+    try:
+        chat = await app.bot.get_chat(chat_id)
+        officers = f'officer chat {chat_id} "{chat.title}"'
+    except TelegramError as error:
+        officers = f"officer chat {chat_id} (not visible to the bot: {error}; run porchlight check)"
+    start_log.info("Starting Porchlight as @%s; %s; %s", app.bot.username, officers, mode(settings))
+
+
 def porch_of(app: PorchApp) -> Porch:
     porch = app.bot_data["porch"]
     assert isinstance(porch, Porch)
@@ -155,7 +152,7 @@ async def _post_init(app: PorchApp) -> None:
     porch.drainer = Drainer(porch.store, app.bot, surge=surge)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
-    await startup.announce(app, porch.settings)
+    await announce(app, porch.settings)
 
 
 async def set_command_menus(app: PorchApp, settings: Settings) -> None:

@@ -9,23 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import TELEGRAM_API_URL, Settings
 from bot.logs import RedactToken
-
-if TYPE_CHECKING:
-    from bot.app import PorchApp
 
 log = logging.getLogger("porchlight")
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:
     """What `run_webhook` / `Updater.start_webhook` get in webhook mode."""
-    from bot.app import ALLOWED_UPDATES
-
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     return {
         "listen": settings.webhook_listen,
@@ -35,26 +31,6 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
         "secret_token": secret,
         "allowed_updates": ALLOWED_UPDATES,
     }
-
-
-def mode(settings: Settings) -> str:
-    if not settings.webhook_url:
-        return "long polling"
-    return (
-        f"webhook {settings.webhook_url} (listening on "
-        f"{settings.webhook_listen}:{settings.webhook_port}{settings.listen_path})"
-    )
-
-
-async def announce(app: PorchApp, settings: Settings) -> None:
-    """The start line: who the bot is, where officers are, how updates arrive."""
-    chat_id = settings.officer_chat_id
-    try:
-        chat = await app.bot.get_chat(chat_id)
-        officers = f'officer chat {chat_id} "{chat.title}"'
-    except TelegramError as error:
-        officers = f"officer chat {chat_id} (not visible to the bot: {error}; run porchlight check)"
-    log.info("Starting Porchlight as @%s; %s; %s", app.bot.username, officers, mode(settings))
 
 
 def token_rejected(settings: Settings, error: TelegramError) -> str:
@@ -81,8 +57,6 @@ def _cannot_start(settings: Settings, reason: str) -> int:
 
 def serve(settings: Settings) -> int:
     """Connect (one line and exit code 1 when that fails), then serve until stopped."""
-    from bot.app import ALLOWED_UPDATES, build_application
-
     app = build_application(settings)
     # run_polling/run_webhook initialise the application on the current event loop; doing it
     # first ourselves lets us explain a failure (their own attempt is then a no-op).

@@ -20,6 +20,7 @@ from telegram.ext import (
 from telegram.ext import filters as f
 
 from bot import relay
+from bot.commands import OFFICER_COMMANDS
 from bot.i18n import translate
 from handlers.common import Context, said_from
 from handlers.gate import OfficerGate, admit
@@ -111,7 +112,6 @@ async def on_note(update: Update, context: Context) -> None:
 def officer_help(context: Context) -> str:
     """How the officer chat works, then every officer command from OFFICER_COMMANDS (the
     officer chat's menu), so help cannot miss one."""
-    from bot.app import OFFICER_COMMANDS  # bot.app imports the handlers: import when used
 
     lang = context.porch.officers.language
     return "\n\n".join(

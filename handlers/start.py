@@ -8,6 +8,7 @@ from telegram.ext import filters as f
 
 from bot import callbacks as cb
 from bot import residents
+from bot.commands import RESIDENT_COMMANDS
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import plain, translate
 from handlers.common import Context, answer
@@ -25,7 +26,6 @@ def command_list(lang: str, commands: dict[str, str]) -> str:
 
 def resident_help(lang: str) -> str:
     """Every resident command, from RESIDENT_COMMANDS (the menu), so help cannot miss one."""
-    from bot.app import RESIDENT_COMMANDS  # bot.app imports the handlers: import when used
 
     return "\n".join(
         [

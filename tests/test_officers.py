@@ -283,7 +283,7 @@ async def test_every_press_in_a_broadcast_is_answered_once_even_when_a_step_fail
 async def test_help_lists_every_command_and_every_officer_command_is_answered(
     world: World,
 ) -> None:
-    from bot.app import OFFICER_COMMANDS, RESIDENT_COMMANDS
+    from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
 
     alice = world.resident("Alice")
     await alice.says("/help")

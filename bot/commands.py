@@ -1,0 +1,31 @@
+"""The commands residents and officers have: one table each, for Telegram's command menus
+(setMyCommands, in bot/app.py) and for /help (handlers), so the two can never disagree."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+
+# command → the message id of its description
+RESIDENT_COMMANDS = {
+    "report": N_("command.report"),
+    "mytips": N_("command.mytips"),
+    "language": N_("command.language"),
+    "events": N_("command.events"),
+    "safety": N_("command.safety"),
+    "settings": N_("command.settings"),
+    "subscribe": N_("command.subscribe"),
+    "unsubscribe": N_("command.unsubscribe"),
+    "privacy": N_("command.privacy"),
+    "help": N_("command.help"),
+    "cancel": N_("command.cancel"),
+}
+OFFICER_COMMANDS = {
+    "note": N_("command.officer_note"),
+    "broadcast": N_("command.officer_broadcast"),
+    "newevent": N_("command.officer_newevent"),
+    "events": N_("command.officer_events"),
+    "cancelevent": N_("command.officer_cancelevent"),
+    "addtip": N_("command.officer_addtip"),
+    "library": N_("command.officer_library"),
+    "help": N_("command.officer_help"),
+}
