@@ -5,7 +5,9 @@ broadcasts, events, groups, residents, safety, …) holds plain async functions 
 `Store` and plain values and return dataclasses; nothing here sees a Telegram `Update`. Handlers
 reach storage only through these functions (ruff's TID251 enforces it). `callbacks.py` is the
 one codec of callback data, here because bot/ builds buttons into outbox contents too.
-`app.py` wires everything; `delivery.py` drains the outbox.
+`app.py` wires everything; `budget.py` is the one retry policy and flood budget of every Bot
+API call; `delivery.py` drains the outbox; `alarms.py` owns every timed job; `inbox.py` keeps
+updates until handled; `session.py` is what the bot remembers of a person between updates.
 """
 
 import os
