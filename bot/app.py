@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
-from bot import broadcasts
+from bot import broadcasts, desk
 from bot.alarms import AlarmClock, telegram_editor
 from bot.budget import TelegramBudget
 from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
@@ -149,7 +149,8 @@ async def _post_init(app: PorchApp) -> None:
         if isinstance(budget, TelegramBudget)
         else None
     )
-    porch.drainer = Drainer(porch.store, app.bot, surge=surge)
+    render_card = functools.partial(desk.current_card, porch.store, porch.officers)
+    porch.drainer = Drainer(porch.store, app.bot, surge=surge, render_card=render_card)
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
     await announce(app, porch.settings)

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
+from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
 from bot.numbers import MAX_ID, parse_chat_id, parse_int
-from bot.tips import CATEGORIES
 from storage.models import TOPICS
 
 LIMIT = 64  # bytes, Telegram's limit for callback data
@@ -96,6 +96,12 @@ class Rating:
     stars: int
 
 
+@dataclass(frozen=True)
+class TipRating:
+    tip_id: int
+    stars: int
+
+
 class Kind(Generic[T]):
     def __init__(self, prefix: str, make: Callable[..., T], *parts: Field, officer: bool) -> None:
         self.prefix = prefix
@@ -150,11 +156,14 @@ EVENT_CANCEL = _kind("evc", ChoiceRef, choice("yes", "no"), number(), officer=Tr
 GROUP = _kind("grp", GroupDecision, choice("ok", "leave"), chat_id(), officer=True)
 BROADCAST_KIND = _kind("bk", DraftChoice, choice("alert", "ann"), number(), number(), officer=True)
 BROADCAST_SEND = _kind("bs", DraftChoice, choice("yes", "no"), number(), number(), officer=True)
+DESK_ACTIONS = ("ack", "take", "resolve", "spam", "reopen")
+DESK = _kind("desk", ChoiceRef, choice(*DESK_ACTIONS), number(), officer=True)  # tip triage
 NEW_EVENT = _kind("ne", Choice, choice("skip", "announce", "save", "cancel"), officer=True)
 
 # Residents' buttons.
 RSVP = _kind("ev", ChoiceRef, choice("going", "maybe", "no", "ics"), number(), officer=False)
 RATE = _kind("rate", Rating, number(), number(high=5), officer=False)
+TIP_RATE = _kind("tr", TipRating, number(), number(high=5), officer=False)  # a resolved tip
 ADD_TO_TIP = _kind("add", Ref, number(), officer=False)
 QUICK_YES = _kind("quick", Ref, number(), officer=False)
 QUICK_NO = _kind("quickno", Ref, number(), officer=False)

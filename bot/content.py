@@ -4,6 +4,7 @@ A content is a dict with a `type` and the fields that type needs:
   text      html, buttons?            photo/video/document/voice/audio/animation  file_id, caption?
   location  latitude, longitude       album  items: [{type, file_id}] (2–10, one media family)
   reaction  message_id, emoji
+  card_edit tip_id                    (the tip's card edited to its state when sent)
 `html` and `caption` are HTML already escaped by the caller (see bot.i18n).
 """
 

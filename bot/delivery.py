@@ -23,6 +23,7 @@ import contextlib
 import functools
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -57,6 +58,12 @@ INPUT_MEDIA = {
 }
 # A reaction (👍 delivered) is cosmetic: tried twice, never more, and in a lane of its own.
 COSMETIC_ATTEMPTS = 2
+
+
+# A card edit renders the tip's card as it is when sent: (card message id, its content), or
+# None when the tip has no card yet (the card, when it is sent, shows the current state).
+CardRenderer = Callable[[int], Awaitable[tuple[int, Content] | None]]
+NOT_MODIFIED = "message is not modified"
 
 
 def _cosmetic(payload: Payload) -> bool:
@@ -143,6 +150,7 @@ class Drainer:
         bot: ExtBot[Any],
         *,
         surge: SurgeGate | None = None,
+        render_card: CardRenderer | None = None,
         concurrency: int = 8,
         retry_base: float = 1.0,
         max_attempts: int = 8,
@@ -150,6 +158,7 @@ class Drainer:
         self.store = store
         self.bot = bot
         self.surge = surge
+        self.render_card = render_card
         self.concurrency = concurrency
         self.retry_base = retry_base
         self.max_attempts = max_attempts
@@ -288,11 +297,36 @@ class Drainer:
         parts: list[list[int]] = [list(part) for part in row.message_ids]
         for content in contents[len(parts) :]:
             options = SendOptions(priority=row.priority, durable=True)
+            if content["type"] == "card_edit":
+                await self._edit_card(row, content["tip_id"], options)
+                parts.append([])
+                continue
             parts.append(await send_content(self.bot, row.chat_id, content, reply_to, options))
             if len(contents) > 1 and len(parts) < len(contents):
                 async with self.store.transaction() as tx:
                     await tx.outbox.record_progress(row.id, parts)
         return parts
+
+    async def _edit_card(self, row: OutboxRow, tip_id: int, options: SendOptions) -> None:
+        """Edit a tip's card to its state now. A later edit waiting in the lane makes this one
+        pointless (a burst of presses is one edit); an edit to identical content is harmless."""
+        async with self.store.read() as tx:
+            superseded = await tx.outbox.superseded(row)
+        card = None if superseded or self.render_card is None else await self.render_card(tip_id)
+        if card is None:
+            return
+        message_id, body = card
+        try:
+            await self.bot.edit_message_text(
+                body["html"],
+                chat_id=row.chat_id,
+                message_id=message_id,
+                reply_markup=_markup(body),
+                rate_limit_args=options,
+            )
+        except BadRequest as error:
+            if NOT_MODIFIED not in str(error).lower():
+                raise
 
     async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:
         """Record a delivery. Sends that finish together are recorded in one transaction (a

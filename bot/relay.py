@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 from enum import Enum
 
-from bot import content
+from bot import content, desk
 from bot.content import Content
 from bot.i18n import translate
 from bot.tips import OfficerChat, tip_priority
@@ -98,8 +98,10 @@ async def relay_officer_reply(
     officer_id: int,
     said: Said,
     source_message_id: int,
+    officer_name: str = "",
 ) -> Outcome:
-    """Store an officer's reply and queue it for the resident, with a receipt for officers."""
+    """Store an officer's reply and queue it for the resident, with a receipt for officers.
+    The first reply is the tip's first answer, and acknowledges a new tip (bot/desk.py)."""
     async with store.transaction() as tx:
         tip = await tx.tips.get(tip_id)
         if tip is None:
@@ -123,6 +125,7 @@ async def relay_officer_reply(
                 )
             )
             return Outcome.RESIDENT_GONE
+        await desk.first_answer(tx, officers, tip, desk.Actor(officer_id, officer_name))
         header = translate(resident.language, "relay.officer_reply", ref=tip.id)
         receipt = FollowUp(
             kind="receipt",

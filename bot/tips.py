@@ -11,25 +11,19 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 
+from bot import callbacks as cb
 from bot import content
+from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, translate
+from bot.i18n import N_, plain, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
 from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
 
-CATEGORIES = {
-    "person": N_("category.suspicious_person"),
-    "vehicle": N_("category.suspicious_vehicle"),
-    "theft": N_("category.break_in"),
-    "vandalism": N_("category.vandalism"),
-    "hazard": N_("category.hazard"),
-    "other": N_("category.other"),
-}
 MAX_MEDIA = 20
 
 
@@ -197,6 +191,7 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
     if alert is not None:
         snippet = (alert.text or "")[:80] + ("…" if len(alert.text or "") > 80 else "")
         lines.append(translate(lang, "card.in_response", ref=alert.id, text=snippet))
+    lines.extend(desk_lines(tip, officers))
     lines.append(translate(lang, "card.reply_hint"))
     header = "\n".join(lines)
     description = tip.description or translate(lang, "card.no_description")
@@ -208,6 +203,64 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
     pieces = content.split_plain(description, content.TEXT_LIMIT)
     below = header + "\n\n" + translate(lang, "card.description_below")
     return [below, *(html.escape(piece, quote=False) for piece in pieces)]
+
+
+DESK_STATUS = {
+    "new": N_("card.status_new"),
+    "acknowledged": N_("card.status_acknowledged"),
+    "taken": N_("card.status_taken"),
+    "resolved": N_("card.status_resolved"),
+    "spam": N_("card.status_spam"),
+}
+
+
+def desk_lines(tip: Tip, officers: OfficerChat) -> list[str]:
+    """The card's desk state: status and by whom (officers' first names: officer chat only),
+    the time to the first answer, the resident's rating and comment."""
+    lang = officers.language
+    key = DESK_STATUS.get(tip.status, DESK_STATUS["new"])
+    who = tip.assignee_name if tip.status == "taken" else tip.status_by_name
+    lines = [translate(lang, key, name=who or "?")]
+    if tip.first_answer_at is not None:
+        delta = max(tip.first_answer_at - tip.created_at, timedelta(0))
+        duration = format_timedelta(delta, threshold=1.1, locale=lang)
+        lines.append(translate(lang, "card.first_answer", duration=duration))
+    if tip.rating is not None:
+        lines.append(translate(lang, "card.rating", stars=tip.rating))
+        if tip.rating_comment:
+            lines.append(translate(lang, "card.rating_comment", comment=tip.rating_comment))
+    return lines
+
+
+DESK_BUTTONS = {
+    "new": (("ack", "take"), ("resolve", "spam")),
+    "acknowledged": (("take",), ("resolve", "spam")),
+    "taken": (("resolve", "spam"),),
+    "resolved": (("reopen",),),
+    "spam": (("reopen",),),
+}
+
+
+def desk_buttons(tip: Tip, officers: OfficerChat) -> list[list[tuple[str, str]]]:
+    """The triage buttons the tip's status allows."""
+    rows = DESK_BUTTONS.get(tip.status, DESK_BUTTONS["new"])
+    return [
+        [
+            (
+                plain(officers.language, f"desk.button_{action}"),
+                cb.DESK.build(cb.ChoiceRef(action, tip.id)),
+            )
+            for action in row
+        ]
+        for row in rows
+    ]
+
+
+def card_content(
+    tip: Tip, officers: OfficerChat, alert: Broadcast | None = None
+) -> content.Content:
+    """The card's first message as it is now, buttons included (sent, or edited in place)."""
+    return content.text(card_texts(tip, officers, alert)[0], desk_buttons(tip, officers))
 
 
 def tip_priority(tip: Tip) -> int:
@@ -245,7 +298,7 @@ def card_delivery(
         priority=priority,
         tip_id=tip.id,
         dedupe_key=dedupe_key,
-        payload=Payload((content.text(texts[0]),), link=link, set_card=True, then=then),
+        payload=Payload((card_content(tip, officers, alert),), link=link, set_card=True, then=then),
     )
 
 

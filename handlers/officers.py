@@ -85,6 +85,7 @@ async def _relay(
         officer_id=user.id,
         said=said,
         source_message_id=message.message_id,
+        officer_name=user.first_name,
     )
 
 

@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from telegram.ext import filters as f
 
 from bot import callbacks as cb
-from bot import relay, tips
+from bot import desk, relay, tips
 from bot.i18n import N_, plain
 from bot.relay import Outcome
 from bot.session import Session
@@ -77,8 +77,10 @@ async def on_private_message(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     session = context.session
-    tip_id = await _target_tip(message, context, session)
     said = said_from(message)
+    if said is not None and said.kind == "text" and await _rating_comment(message, context):
+        return
+    tip_id = await _target_tip(message, context, session)
     if tip_id is not None:
         if said is None:
             await message.reply_html(context.t("followup.unusable"))
@@ -91,6 +93,27 @@ async def on_private_message(update: Update, context: Context) -> None:
         await message.reply_html(context.t("private.media_outside_report"))
     else:
         await message.reply_html(context.t("report.unusable"))
+
+
+async def _rating_comment(message: Message, context: Context) -> bool:
+    """A reply to the thanks for a rating is its comment (once; later ones are follow-ups)."""
+    replied = message.reply_to_message
+    if replied is None or not message.text:
+        return False
+    porch = context.porch
+    link = await relay.thread_link(porch.store, message.chat.id, replied.message_id)
+    if link is None or link.role != "rating":
+        return False
+    saved = await desk.comment(
+        porch.store,
+        porch.officers,
+        tip_id=link.tip_id,
+        resident_id=message.chat.id,
+        text=message.text,
+    )
+    if saved:
+        await message.reply_html(context.t("desk.comment_saved", ref=link.tip_id))
+    return saved
 
 
 async def _target_tip(message: Message, context: Context, session: Session) -> int | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from storage.payload import Payload
 
 TOPICS = ("safety", "events", "alerts")
+CLOSED = frozenset({"resolved", "spam"})  # tip statuses that end the desk's work
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,20 @@ class Tip:
     created_at: datetime
     media: tuple[MediaItem, ...] = ()
     broadcast_id: int | None = None  # the alert this tip answers
+    # The officer desk (officer chat only: names are officers' first names, never residents').
+    status_by_id: int | None = None  # who set the current status
+    status_by_name: str | None = None
+    assignee_id: int | None = None
+    assignee_name: str | None = None
+    acknowledged_at: datetime | None = None
+    first_answer_at: datetime | None = None
+    resolved_at: datetime | None = None
+    rating: int | None = None
+    rating_comment: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED
 
     @property
     def has_location(self) -> bool:

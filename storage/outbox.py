@@ -131,6 +131,24 @@ class OutboxRepo:
             row = await c.fetchone()
         return row[0] if row and row[0] is not None else None
 
+    async def pending_in_lane(self, lane: str, kind: str) -> int:
+        async with self.conn.execute(
+            "SELECT count(*) FROM outbox WHERE lane = ? AND kind = ? AND status = 'pending'",
+            (lane, kind),
+        ) as c:
+            row = await c.fetchone()
+        return int(row[0]) if row else 0
+
+    async def superseded(self, row: OutboxRow) -> bool:
+        """Whether a later pending row of the same kind waits in the row's lane (an edit that
+        renders current state makes the earlier one pointless)."""
+        async with self.conn.execute(
+            "SELECT 1 FROM outbox WHERE lane = ? AND kind = ? AND status = 'pending' AND id > ?"
+            " LIMIT 1",
+            (row.lane, row.kind, row.id),
+        ) as c:
+            return await c.fetchone() is not None
+
     async def get(self, row_id: int) -> OutboxRow | None:
         async with self.conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)) as c:
             row = await c.fetchone()

@@ -62,7 +62,20 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         created_at=from_text(row["created_at"]),
         media=media,
         broadcast_id=row["broadcast_id"],
+        status_by_id=row["status_by_id"],
+        status_by_name=row["status_by_name"],
+        assignee_id=row["assignee_id"],
+        assignee_name=row["assignee_name"],
+        acknowledged_at=_when(row["acknowledged_at"]),
+        first_answer_at=_when(row["first_answer_at"]),
+        resolved_at=_when(row["resolved_at"]),
+        rating=row["rating"],
+        rating_comment=row["rating_comment"],
     )
+
+
+def _when(value: str | None) -> datetime | None:
+    return from_text(value) if value else None
 
 
 def _tip_message(row: aiosqlite.Row) -> TipMessage:
@@ -222,3 +235,58 @@ class TipRepo:
             "SELECT * FROM tip_messages WHERE tip_id = ? ORDER BY id", (tip_id,)
         ) as c:
             return [_tip_message(r) for r in await c.fetchall()]
+
+    # The officer desk ---------------------------------------------------------------------
+    DESK_COLUMNS = frozenset(
+        {
+            "status",
+            "status_by_id",
+            "status_by_name",
+            "assignee_id",
+            "assignee_name",
+            "acknowledged_at",
+            "resolved_at",
+        }
+    )
+
+    async def move(self, tip_id: int, expected: str, changes: dict[str, object]) -> bool:
+        """Change a tip's desk columns only if its status is still `expected`: of two officers
+        pressing at once, exactly one changes it. Datetimes are stored as UTC text."""
+        assert changes and set(changes) <= self.DESK_COLUMNS, changes
+        names = sorted(changes)
+        values = [
+            to_text(changes[n]) if isinstance(changes[n], datetime) else changes[n]  # type: ignore[arg-type]
+            for n in names
+        ]
+        cursor = await self.conn.execute(
+            f"UPDATE tips SET {', '.join(f'{n} = ?' for n in names)}"  # names from DESK_COLUMNS
+            " WHERE id = ? AND status = ?",
+            (*values, tip_id, expected),
+        )
+        return cursor.rowcount == 1
+
+    async def answered(self, tip_id: int) -> bool:
+        """Record the first answer to the resident; False when there was one already."""
+        cursor = await self.conn.execute(
+            "UPDATE tips SET first_answer_at = ? WHERE id = ? AND first_answer_at IS NULL",
+            (to_text(self.clock.now()), tip_id),
+        )
+        return cursor.rowcount == 1
+
+    async def rate(self, tip_id: int, resident_id: int, stars: int) -> bool:
+        """The resident's rating of a resolved tip, once."""
+        cursor = await self.conn.execute(
+            "UPDATE tips SET rating = ?, rated_at = ? WHERE id = ? AND resident_id = ?"
+            " AND status = 'resolved' AND rating IS NULL",
+            (stars, to_text(self.clock.now()), tip_id, resident_id),
+        )
+        return cursor.rowcount == 1
+
+    async def comment(self, tip_id: int, resident_id: int, text: str) -> bool:
+        """The comment that goes with a rating, once."""
+        cursor = await self.conn.execute(
+            "UPDATE tips SET rating_comment = ? WHERE id = ? AND resident_id = ?"
+            " AND rating IS NOT NULL AND rating_comment IS NULL",
+            (text, tip_id, resident_id),
+        )
+        return cursor.rowcount == 1

@@ -32,17 +32,34 @@ Seed = Callable[[aiosqlite.Connection], Awaitable[None]]
 Check = Callable[[Tx], Awaitable[None]]
 
 
+# Tables and columns a later migration renamed: an earlier stair's seed, run on a database of a
+# later version, writes them under their new names.
+RENAMED = {"safety_tips": "advice", "safety_tip_id": "advice_id"}
+
+
 async def insert(conn: aiosqlite.Connection, table: str, **values: Any) -> None:
     """A row as the code of the database's version wrote it: columns added by later
-    migrations are left out (they get their defaults, or the migration's backfill)."""
-    async with conn.execute(f"PRAGMA table_info({table})") as cursor:
-        columns = {row[1] for row in await cursor.fetchall()}
+    migrations are left out (they get their defaults, or the migration's backfill), and
+    tables and columns renamed since go under their new names."""
+    columns = await _columns(conn, table)
+    if not columns and table in RENAMED:
+        table = RENAMED[table]
+        columns = await _columns(conn, table)
     assert columns, f"no table {table} at this version"
+    values = {
+        RENAMED[name] if name not in columns and name in RENAMED else name: value
+        for name, value in values.items()
+    }
     kept = {name: value for name, value in values.items() if name in columns}
     marks = ", ".join("?" for _ in kept)
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(kept)}) VALUES ({marks})", tuple(kept.values())
     )
+
+
+async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
+    async with conn.execute(f"PRAGMA table_info({table})") as cursor:
+        return {row[1] for row in await cursor.fetchall()}
 
 
 async def outbox_row(conn: aiosqlite.Connection, **values: Any) -> None:
@@ -144,6 +161,7 @@ async def check_initial(tx: Tx) -> None:
     assert (tip.resident_id, tip.card_message_id, tip.has_location) == (42, 500, True)
     assert [m.file_id for m in tip.media] == ["P1", "P2"]
     assert tip.broadcast_id is None
+    assert (tip.status, tip.assignee_name, tip.rating) == ("new", None, None)  # 0008: untouched
     assert [(m.author, m.text) for m in await tx.tips.messages(1)] == [("officer", "We are on it")]
     link = await tx.tips.find_link(OFFICERS, 500)
     assert link is not None and (link.tip_id, link.role) == (1, "card")
@@ -400,6 +418,8 @@ async def seed_advice(conn: aiosqlite.Connection) -> None:
         position=2,
         title_en="Never share codes",
         body_en="Not even with the bank.",
+        title_es="Nunca comparta códigos",
+        body_es="Ni siquiera con el banco.",
         created_at=WHEN,
     )
     await insert(
@@ -414,6 +434,49 @@ async def check_advice(tx: Tx) -> None:
     assert weekly is not None and weekly.advice_id == 2
 
 
+# 0008: the officer desk: who triaged a tip, its first answer, the resident's rating. --------
+
+
+async def seed_desk(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "tips",
+        id=8,
+        resident_id=None,
+        source_key="report:8:1",
+        category="theft",
+        description="Bike stolen",
+        language="en",
+        card_message_id=800,
+        created_at=WHEN,
+        status="resolved",
+        status_by_id=7,
+        status_by_name="Dana",
+        assignee_id=7,
+        assignee_name="Dana",
+        acknowledged_at=WHEN,
+        first_answer_at=WHEN,
+        resolved_at=WHEN,
+        rating=4,
+        rating_comment="Quick <and> kind",
+        rated_at=WHEN,
+    )
+    card_edit = json.dumps({"contents": [{"type": "card_edit", "tip_id": 8}]})
+    await outbox_row(
+        conn, id=80, kind="card_edit", chat_id=OFFICERS, lane="card:8", payload=card_edit, tip_id=8
+    )
+
+
+async def check_desk(tx: Tx) -> None:
+    tip = await tx.tips.get(8)
+    assert tip is not None and tip.status == "resolved" and not tip.is_open
+    assert (tip.assignee_name, tip.status_by_name, tip.rating) == ("Dana", "Dana", 4)
+    assert tip.rating_comment == "Quick <and> kind" and tip.first_answer_at is not None
+    edit = await tx.outbox.get(80)
+    assert edit is not None and edit.payload is not None
+    assert edit.payload.contents == ({"type": "card_edit", "tip_id": 8},)
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -422,6 +485,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     5: (seed_backoff, check_backoff),
     6: (seed_inbox, check_inbox),
     7: (seed_advice, check_advice),
+    8: (seed_desk, check_desk),
 }
 
 
