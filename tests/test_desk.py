@@ -244,3 +244,20 @@ async def test_the_first_reply_acknowledges_a_new_tip(world: World) -> None:
     assert "Acknowledged by Dana" in card.text and "First answer after 10 minutes" in card.text
     await dana.replies_to(card, text="Still there.")
     assert [m.text for m in alice.inbox].count("Officers have seen your tip #1.") == 1
+
+
+async def test_a_card_edit_cut_by_a_restart_is_made_after_it(world: World) -> None:
+    alice = world.resident("Alice")
+    dana = world.officer("Dana")
+    card = await file_tip(world, alice)
+    with world.emu.hold("editMessageText") as held:
+        dana.taps_made.append(
+            world.emu.user_taps(dana.user, card, world.officer_chat_id, "desk:take:1")
+        )
+        await held.wait_for_request(1)
+        await world.stop_bot(kill_deliveries=True)
+    assert "Taken by" not in card.text
+    await world.start_bot()
+    await world.settle()
+    assert "Taken by Dana" in card.text
+    assert dana.last_answer() == "#1 is yours."
