@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from bot import content
+from bot.blocks import Blocked
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, translate
+from bot.i18n import LANGUAGE_NAMES, N_, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
@@ -129,7 +130,8 @@ async def file_tip(
 ) -> Filed:
     """Commit the tip and its officer card in one transaction, once per draft.
 
-    A repeated Send (double tap, an update delivered twice) returns the tip already filed.
+    A repeated Send (double tap, an update delivered twice) returns the tip already filed; a
+    blocked resident's tip is refused (Blocked, see bot/blocks.py).
     `resident_message_id` (the resident's receipt) joins the tip's thread, so replying to it
     adds to the tip.
     """
@@ -137,6 +139,8 @@ async def file_tip(
         existing = await tx.tips.get_by_source_key(draft.key)
         if existing is not None:
             return Filed(existing, False)
+        if await tx.blocks.get(resident_id) is not None:
+            raise Blocked
         since = tx.clock.now() - timedelta(hours=1)
         if await tx.tips.count_since(resident_id, since) >= tips_per_hour:
             oldest = await tx.tips.oldest_since(resident_id, since)
@@ -192,6 +196,8 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
         lines.append(translate(lang, "card.from_anonymous"))
     else:
         lines.append(translate(lang, "card.from_named", name=tip.reporter_name))
+    language = LANGUAGE_NAMES.get(tip.language, tip.language)
+    lines.append(translate(lang, "card.language", name=language))
     if tip.media:
         lines.append(translate(lang, "card.attachments", count=len(tip.media)))
     if alert is not None:
