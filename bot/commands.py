@@ -27,5 +27,9 @@ OFFICER_COMMANDS = {
     "cancelevent": N_("command.officer_cancelevent"),
     "addtip": N_("command.officer_addtip"),
     "library": N_("command.officer_library"),
+    "block": N_("command.officer_block"),
+    "unblock": N_("command.officer_unblock"),
+    "canned": N_("command.officer_canned"),
+    "r": N_("command.officer_r"),
     "help": N_("command.officer_help"),
 }

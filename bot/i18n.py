@@ -20,6 +20,8 @@ from babel.support import Translations
 from bot.config import SUPPORTED_LANGUAGES
 
 DOMAIN = "porchlight"
+# Each language by its own name (the language menu, the officers' card).
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 class Html(str):

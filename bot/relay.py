@@ -54,6 +54,7 @@ class Outcome(Enum):
     NO_TIP = "no_tip"
     RESIDENT_GONE = "resident_gone"
     NOT_YOURS = "not_yours"
+    BLOCKED = "blocked"  # the resident may not reach officers (bot/blocks.py)
 
 
 def _reaction(message_id: int, emoji: str) -> Payload:
@@ -197,11 +198,14 @@ async def add_followup(
     said: Said,
     source_message_id: int,
 ) -> Outcome:
-    """A resident's later message on their own tip, threaded under the tip's card."""
+    """A resident's later message on their own tip, threaded under the tip's card (refused
+    while the resident is blocked: nothing is stored, nothing reaches officers)."""
     async with store.transaction() as tx:
         tip = await tx.tips.get(tip_id)
         if tip is None or tip.resident_id != resident_id:
             return Outcome.NOT_YOURS
+        if await tx.blocks.get(resident_id) is not None:
+            return Outcome.BLOCKED
         if not await _record(tx, tip, "resident", said, resident_id, source_message_id, None):
             return Outcome.DUPLICATE
         await tx.tips.link(resident_id, [source_message_id], tip.id, "followup")

@@ -15,9 +15,10 @@ from babel.dates import format_datetime, format_timedelta
 
 from bot import callbacks as cb
 from bot import content
+from bot.blocks import Blocked
 from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, plain, translate
+from bot.i18n import LANGUAGE_NAMES, N_, plain, translate
 from storage import Store
 from storage.models import Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
@@ -123,7 +124,8 @@ async def file_tip(
 ) -> Filed:
     """Commit the tip and its officer card in one transaction, once per draft.
 
-    A repeated Send (double tap, an update delivered twice) returns the tip already filed.
+    A repeated Send (double tap, an update delivered twice) returns the tip already filed; a
+    blocked resident's tip is refused (Blocked, see bot/blocks.py).
     `resident_message_id` (the resident's receipt) joins the tip's thread, so replying to it
     adds to the tip.
     """
@@ -131,6 +133,8 @@ async def file_tip(
         existing = await tx.tips.get_by_source_key(draft.key)
         if existing is not None:
             return Filed(existing, False)
+        if await tx.blocks.get(resident_id) is not None:
+            raise Blocked
         since = tx.clock.now() - timedelta(hours=1)
         if await tx.tips.count_since(resident_id, since) >= tips_per_hour:
             oldest = await tx.tips.oldest_since(resident_id, since)
@@ -186,6 +190,8 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
         lines.append(translate(lang, "card.from_anonymous"))
     else:
         lines.append(translate(lang, "card.from_named", name=tip.reporter_name))
+    language = LANGUAGE_NAMES.get(tip.language, tip.language)
+    lines.append(translate(lang, "card.language", name=language))
     if tip.media:
         lines.append(translate(lang, "card.attachments", count=len(tip.media)))
     if alert is not None:

@@ -16,6 +16,7 @@ from handlers import (
     broadcasts,
     cards,
     desk,
+    desk_tools,
     events,
     groups,
     officers,
@@ -85,6 +86,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     events.register(app, officer_chat_id)
     cards.register(app)
     desk.register(app)  # before the report: a rating press in the middle of one counts
+    desk_tools.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)

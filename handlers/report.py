@@ -21,8 +21,9 @@ from telegram.ext import (
 )
 from telegram.ext import filters as f
 
-from bot import broadcasts, tips
+from bot import blocks, broadcasts, tips
 from bot import callbacks as cb
+from bot.blocks import Blocked
 from bot.tips import Draft, TooManyTips
 from handlers.common import Context, answer, ask, must_edit, parse_int, tidy
 from handlers.quick_tip import start_quick_tip
@@ -57,9 +58,25 @@ from handlers.report_steps import (
 # Entry --------------------------------------------------------------------------------------
 
 
+def refused_text(context: Context) -> str:
+    """What a blocked resident is told (bot/blocks.py): neutral, with the emergency route."""
+    return context.t("block.refused", number=context.porch.settings.emergency_number)
+
+
+async def refuse_if_blocked(update: Update, context: Context, message: Message) -> bool:
+    """A blocked resident is told at once, before typing a report that would be refused."""
+    user = update.effective_user
+    if user is None or not await blocks.is_blocked(context.porch.store, user.id):
+        return False
+    await ask(message, context, refused_text(context))
+    return True
+
+
 async def start_report(update: Update, context: Context) -> Step:
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
+    if await refuse_if_blocked(update, context, message):
+        return ConversationHandler.END
     context.session.report = Draft(key=f"report:{chat.id}:{message.message_id}")
     await ask_category(message, context)
     return CATEGORY
@@ -93,6 +110,10 @@ async def start_report_from_menu(update: Update, context: Context) -> Step:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     await answer(query)
+    if isinstance(query.message, Message) and await refuse_if_blocked(
+        update, context, query.message
+    ):
+        return ConversationHandler.END
     context.session.report = Draft(key=f"report:{chat.id}:q{query.id}")
     if isinstance(query.message, Message):
         await ask_category(query.message, context)
@@ -142,6 +163,11 @@ async def on_send(update: Update, context: Context) -> Step:
                 context.t("report.too_many", limit=porch.settings.tips_per_hour, minutes=minutes),
             )
         return None
+    except Blocked:
+        context.session.report = None
+        await answer(query)
+        await must_edit(query, context, refused_text(context))
+        return ConversationHandler.END
     context.session.report = None
     await answer(query)
     # The summary becomes the receipt: one edit instead of removing buttons and sending more.

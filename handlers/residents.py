@@ -153,6 +153,11 @@ async def _follow_up(
     if outcome is Outcome.NOT_YOURS:
         await message.reply_html(context.t("common.stale"))
         return
+    if outcome is Outcome.BLOCKED:  # neutral, with the emergency route (bot/blocks.py)
+        if not in_album:
+            number = porch.settings.emergency_number
+            await message.reply_html(context.t("block.refused", number=number))
+        return
     if tips.is_emergency(said.text) and not in_album:
         await message.reply_html(
             context.t("emergency.notice", number=porch.settings.emergency_number)

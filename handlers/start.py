@@ -10,11 +10,10 @@ from bot import callbacks as cb
 from bot import residents
 from bot.commands import RESIDENT_COMMANDS
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import plain, translate
+from bot.i18n import LANGUAGE_NAMES, plain, translate
 from handlers.common import Context, answer
 
 PRIVATE = f.ChatType.PRIVATE
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 MENU_REPORT = cb.MENU.build(cb.Choice("report"))
 OPT_IN, OPT_OUT = (cb.OPT_IN.build(cb.Choice(choice)) for choice in ("1", "0"))
 

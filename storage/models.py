@@ -185,3 +185,26 @@ class RsvpCounts:
     no: int = 0
     rating_average: float | None = None
     ratings: int = 0
+
+
+@dataclass(frozen=True)
+class Block:
+    """A resident who may not reach officers. `resident_id` never leaves bot/: officers see
+    the block only by the tip it came from."""
+
+    resident_id: int
+    tip_id: int | None
+    reason: str | None
+    officer_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Canned:
+    """An officers' reply template, one text per language."""
+
+    name: str
+    texts: dict[str, str]
+
+    def text(self, language: str) -> str:
+        return self.texts.get(language) or self.texts["en"]
