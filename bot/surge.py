@@ -12,7 +12,6 @@ cards always go first, in full.
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 
@@ -51,7 +50,7 @@ def list_delivery(tips: list[Tip], officers: OfficerChat) -> NewDelivery:
     buttons: list[tuple[str, str]] = []
     for tip in tips:
         category = translate(lang, CATEGORIES.get(tip.category, CATEGORIES["other"]))
-        words = html.escape(first_words(tip.description), quote=False)
+        words = first_words(tip.description)  # translate() escapes it
         lines.append(translate(lang, "surge.line", ref=tip.id, category=category, words=words))
         buttons.append(
             (translate(lang, "surge.open", ref=tip.id), callbacks.OPEN.build(callbacks.Ref(tip.id)))

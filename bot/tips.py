@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 
 from bot import callbacks as cb
-from bot import content
+from bot import content, duplicates
 from bot.blocks import Blocked
 from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
@@ -26,6 +26,7 @@ from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
 
 MAX_MEDIA = 20
+PLATE_MEMORY = timedelta(days=7)  # how far back an open tip's plate still counts
 
 
 @dataclass
@@ -156,6 +157,12 @@ async def file_tip(
                 broadcast_id=draft.linked_alert,
             )
         )
+        similar = duplicates.resemblance(
+            tip, await tx.tips.open_since(tx.clock.now() - PLATE_MEMORY), tx.clock.now()
+        )
+        if similar is not None:
+            await tx.tips.set_duplicate(tip.id, similar.tip_id, similar.reason)
+            tip = replace(tip, duplicate_of=similar.tip_id, duplicate_reason=similar.reason)
         alert = await tx.broadcasts.get(tip.broadcast_id) if tip.broadcast_id else None
         await tx.outbox.enqueue(card_delivery(tip, officers, alert))
         if resident_message_id is not None:
@@ -164,6 +171,16 @@ async def file_tip(
             "tip.filed", actor_id=None, tip_id=tip.id, detail="urgent" if tip.urgent else ""
         )
     return Filed(tip, created)
+
+
+def duplicate_line(tip: Tip, lang: str) -> str:
+    """ "Possibly the same as #41", and why (bot/duplicates.py)."""
+    reason = duplicates.Resemblance(tip.duplicate_of or 0, tip.duplicate_reason or "place")
+    if reason.code == "pin":
+        return translate(lang, "card.duplicate_pin", ref=reason.tip_id, metres=reason.detail)
+    if reason.code == "plate":
+        return translate(lang, "card.duplicate_plate", ref=reason.tip_id, plate=reason.detail)
+    return translate(lang, "card.duplicate_place", ref=reason.tip_id)
 
 
 def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) -> list[str]:
@@ -197,6 +214,8 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
     if alert is not None:
         snippet = (alert.text or "")[:80] + ("…" if len(alert.text or "") > 80 else "")
         lines.append(translate(lang, "card.in_response", ref=alert.id, text=snippet))
+    if tip.duplicate_of is not None:
+        lines.append(duplicate_line(tip, lang))
     lines.extend(desk_lines(tip, officers))
     lines.append(translate(lang, "card.reply_hint"))
     header = "\n".join(lines)

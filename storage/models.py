@@ -97,6 +97,8 @@ class Tip:
     resolved_at: datetime | None = None
     rating: int | None = None
     rating_comment: str | None = None
+    duplicate_of: int | None = None  # an open tip this one looks like (bot/duplicates.py)
+    duplicate_reason: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -71,6 +71,8 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         resolved_at=_when(row["resolved_at"]),
         rating=row["rating"],
         rating_comment=row["rating_comment"],
+        duplicate_of=row["duplicate_of"],
+        duplicate_reason=row["duplicate_reason"],
     )
 
 
@@ -134,6 +136,21 @@ class TipRepo:
         tip = await self.get(tip_id)
         assert tip is not None
         return tip, True
+
+    async def open_since(self, since: datetime) -> list[Tip]:
+        """Tips still open (new, acknowledged, taken) filed since `since`, without media."""
+        async with self.conn.execute(
+            "SELECT * FROM tips WHERE status IN ('new', 'acknowledged', 'taken')"
+            " AND created_at >= ? ORDER BY id",
+            (to_text(since),),
+        ) as c:
+            return [_tip(row, ()) for row in await c.fetchall()]
+
+    async def set_duplicate(self, tip_id: int, of: int, reason: str) -> None:
+        await self.conn.execute(
+            "UPDATE tips SET duplicate_of = ?, duplicate_reason = ? WHERE id = ?",
+            (of, reason, tip_id),
+        )
 
     async def _media(self, tip_id: int) -> tuple[MediaItem, ...]:
         async with self.conn.execute(

@@ -475,6 +475,8 @@ async def check_desk(tx: Tx) -> None:
     edit = await tx.outbox.get(80)
     assert edit is not None and edit.payload is not None
     assert edit.payload.contents == ({"type": "card_edit", "tip_id": 8},)
+
+
 # 0009: blocks (by resident, shown by tip) and canned replies. ----------------------------------
 
 
@@ -501,6 +503,30 @@ async def check_block_canned(tx: Tx) -> None:
     assert template is not None and template.text("es") == "An officer is on the way."
 
 
+# 0011: a tip that looks like an open one remembers which, and why. -------------------------
+
+
+async def seed_duplicates(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "tips",
+        id=11,
+        resident_id=None,
+        source_key="report:11:1",
+        category="vehicle",
+        description="Grey car 7ABC123 again",
+        language="en",
+        created_at=WHEN,
+        duplicate_of=1,
+        duplicate_reason="plate:7ABC123",
+    )
+
+
+async def check_duplicates(tx: Tx) -> None:
+    tip = await tx.tips.get(11)
+    assert tip is not None and (tip.duplicate_of, tip.duplicate_reason) == (1, "plate:7ABC123")
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -511,6 +537,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     7: (seed_advice, check_advice),
     8: (seed_desk, check_desk),
     9: (seed_block_canned, check_block_canned),
+    11: (seed_duplicates, check_duplicates),
 }
 
 
