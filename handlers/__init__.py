@@ -18,6 +18,7 @@ from handlers import (
     events,
     groups,
     officers,
+    overview,
     quick_tip,
     report,
     residents,
@@ -83,6 +84,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     groups.register(app, officer_chat_id)
     events.register(app, officer_chat_id)
     cards.register(app)
+    overview.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)

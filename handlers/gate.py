@@ -31,7 +31,16 @@ log = logging.getLogger(__name__)
 # Commands of the officer chat that anyone there may use: help, and ending one's own wizard.
 OPEN_COMMANDS = frozenset({"help", "cancel"})
 # Officer commands refused in private chats (a resident's /events is their own command).
-OFFICER_ONLY = ("note", "broadcast", "addtip", "library", "newevent", "cancelevent")
+OFFICER_ONLY = (
+    "note",
+    "broadcast",
+    "addtip",
+    "library",
+    "newevent",
+    "cancelevent",
+    "tips",
+    "tip",
+)
 
 
 class Membership(Enum):

@@ -18,6 +18,7 @@ import aiosqlite
 
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
+from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
@@ -45,6 +46,8 @@ class Tx:
         self.groups = GroupRepo(conn, clock)
         self.events = EventRepo(conn, clock)
         self.inbox = InboxRepo(conn, clock)
+        self.escalations = EscalationRepo(conn, clock)
+        self.overview = OverviewRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

@@ -83,6 +83,8 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         "cancelevent",
         "addtip",
         "library",
+        "tips",
+        "tip",
         "help",
     }
 
