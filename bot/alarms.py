@@ -48,6 +48,7 @@ from telegram.ext import CallbackContext, ExtBot, Job, JobQueue
 
 from bot import jobs
 from bot.config import Settings
+from bot.escalation import Mention, Mentions
 from bot.jobs import EditText
 from storage import Store
 
@@ -66,6 +67,7 @@ class AlarmContext:
     store: Store
     settings: Settings
     edit: EditText
+    mentions: Mentions  # who a ping mentions (asked of Telegram when a round rings)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,48 @@ ALARMS: tuple[Alarm, ...] = (
         run=lambda c: jobs.refresh_reports(c.store, c.settings, c.edit),
         every=jobs.REPORT_INTERVAL,
     ),
+    Alarm(
+        "tip-escalation",
+        due=lambda c: jobs.escalation_due(c.store, c.settings),
+        run=lambda c: jobs.run_escalations(c.store, c.settings, c.mentions),
+    ),
+    Alarm(
+        "stale-tips",
+        due=lambda c: jobs.stale_due(c.store, c.settings),
+        run=lambda c: jobs.run_stale_list(c.store, c.settings),
+    ),
 )
+
+
+async def _nobody() -> list[Mention]:
+    return []
+
+
+def telegram_mentions(bot: ExtBot[Any], settings: Settings) -> Mentions:
+    """`Mentions` over the Bot API: the ON_DUTY officers (named as the officer chat knows
+    them), or else the officer chat's administrators, bots skipped. Telegram out of reach: the
+    ping goes without mentions (it still reaches the chat) and the log says why."""
+
+    async def mentions() -> list[Mention]:
+        chat = settings.officer_chat_id
+        found = []
+        try:
+            if settings.on_duty_ids:
+                for user_id in settings.on_duty_ids:
+                    try:
+                        member = await bot.get_chat_member(chat, user_id)
+                        found.append(Mention(user_id, member.user.full_name))
+                    except BadRequest:  # not in the chat (any more): pinged by id all the same
+                        found.append(Mention(user_id, str(user_id)))
+            else:
+                for admin in await bot.get_chat_administrators(chat):
+                    if not admin.user.is_bot:
+                        found.append(Mention(admin.user.id, admin.user.full_name))
+        except TelegramError as error:
+            log.warning("officers to ping could not be asked of Telegram: %s", error)
+        return found
+
+    return mentions
 
 
 def telegram_editor(bot: ExtBot[Any]) -> EditText:
@@ -139,11 +182,12 @@ class AlarmClock:
         job_queue: JobQueue[Any],
         edit: EditText,
         alarms: Sequence[Alarm] = ALARMS,
+        mentions: Mentions = _nobody,
     ) -> None:
         self.store = store
         self.job_queue = job_queue
         self.alarms = tuple(alarms)
-        self.context = AlarmContext(store, settings, edit)
+        self.context = AlarmContext(store, settings, edit, mentions)
         now = store.clock.now()
         self._states = {alarm.name: _State(last_ring=now) for alarm in self.alarms}
         self._lock = asyncio.Lock()

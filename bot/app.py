@@ -22,7 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot import broadcasts, desk
-from bot.alarms import AlarmClock, telegram_editor
+from bot.alarms import AlarmClock, telegram_editor, telegram_mentions
 from bot.budget import TelegramBudget
 from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
 from bot.concurrency import PerChatUpdateProcessor
@@ -140,7 +140,13 @@ async def _post_init(app: PorchApp) -> None:
     await broadcasts.load_library(porch.store)
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot[job-queue] is required")
-    porch.alarms = AlarmClock(porch.store, porch.settings, app.job_queue, telegram_editor(app.bot))
+    porch.alarms = AlarmClock(
+        porch.store,
+        porch.settings,
+        app.job_queue,
+        telegram_editor(app.bot),
+        mentions=telegram_mentions(app.bot, porch.settings),
+    )
     await porch.alarms.start()
     porch.bot_username = app.bot.username
     budget = app.bot.rate_limiter

@@ -21,6 +21,8 @@ RESIDENT_COMMANDS = {
 }
 OFFICER_COMMANDS = {
     "note": N_("command.officer_note"),
+    "tips": N_("command.officer_tips"),
+    "tip": N_("command.officer_tip"),
     "broadcast": N_("command.officer_broadcast"),
     "newevent": N_("command.officer_newevent"),
     "events": N_("command.officer_events"),

@@ -27,6 +27,19 @@ def parse_offsets(value: str) -> list[timedelta]:
     return sorted(result, reverse=True)
 
 
+def parse_user_ids(value: str) -> list[int]:
+    """'123, 456' → [123, 456]: Telegram user ids (positive ASCII digits), comma separated."""
+    ids = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit()) or int(part) == 0:
+            raise ValueError(f"{part!r} is not a Telegram user id like 123456789")
+        ids.append(int(part))
+    return ids
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -55,6 +68,15 @@ class Settings(BaseSettings):
     rate_limit_group_per_minute: float = 20
     tips_per_hour: int = 5
     messages_per_minute: int = 30
+    # The officer desk: an urgent tip still 'new' this long after filing (and as long again
+    # after each ping) is pinned and officers pinged, at most ESCALATION_REPEATS times (0: off);
+    # ON_DUTY (Telegram user ids) are pinged instead of the chat's administrators. Ordinary
+    # tips still 'new' after STALE_AFTER are listed once a day at STALE_LIST_HOUR (TIMEZONE).
+    escalation_after: str = "5m"
+    escalation_repeats: int = Field(default=3, ge=0, le=20)
+    on_duty: str = ""
+    stale_after: str = "24h"
+    stale_list_hour: int = Field(default=9, ge=0, le=23)
     log_level: str = "INFO"
 
     @field_validator("bot_token")
@@ -98,6 +120,19 @@ class Settings(BaseSettings):
     def _grace(cls, value: str) -> str:
         if len(parse_offsets(value)) != 1:
             raise ValueError("must be one duration like 6h")
+        return value
+
+    @field_validator("escalation_after", "stale_after")
+    @classmethod
+    def _one_duration(cls, value: str) -> str:
+        if len(parse_offsets(value)) != 1 or parse_offsets(value)[0] <= timedelta(0):
+            raise ValueError("must be one duration like 5m, 24h or 2d")
+        return value
+
+    @field_validator("on_duty")
+    @classmethod
+    def _on_duty(cls, value: str) -> str:
+        parse_user_ids(value)
         return value
 
     @field_validator("safety_broadcast_cron")
@@ -176,6 +211,18 @@ class Settings(BaseSettings):
     @property
     def grace(self) -> timedelta:
         return parse_offsets(self.broadcast_grace)[0]
+
+    @property
+    def escalation_delay(self) -> timedelta:
+        return parse_offsets(self.escalation_after)[0]
+
+    @property
+    def stale_delay(self) -> timedelta:
+        return parse_offsets(self.stale_after)[0]
+
+    @property
+    def on_duty_ids(self) -> list[int]:
+        return parse_user_ids(self.on_duty)
 
     @property
     def token(self) -> str:

@@ -5,6 +5,7 @@ A content is a dict with a `type` and the fields that type needs:
   location  latitude, longitude       album  items: [{type, file_id}] (2–10, one media family)
   reaction  message_id, emoji
   card_edit tip_id                    (the tip's card edited to its state when sent)
+  reaction  message_id, emoji       pin, unpin  message_id? (else the message replied to)
 `html` and `caption` are HTML already escaped by the caller (see bot.i18n).
 """
 

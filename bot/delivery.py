@@ -40,6 +40,7 @@ from telegram import (
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
+from bot import pins
 from bot.budget import SendOptions, seconds
 from bot.content import Content
 from bot.surge import SurgeGate
@@ -118,6 +119,10 @@ async def send_content(
         sent = await bot.send_media_group(
             chat_id, media=media, reply_parameters=reply, rate_limit_args=options
         )
+    elif kind in ("pin", "unpin"):
+        target = content.get("message_id") or reply_to
+        await pins.pin(bot, chat_id, target, pin=kind == "pin", options=options)
+        return []
     elif kind == "reaction":
         await bot.set_message_reaction(
             chat_id, content["message_id"], content["emoji"], rate_limit_args=options

@@ -14,7 +14,11 @@ nothing twice.
 - event reminders and feedback: due at the earliest pending `event_jobs` row; each row is
   claimed in the transaction that queues its messages;
 - delivery reports: due as long as a report in the officer chat is open (bot.alarms paces the
-  edits REPORT_INTERVAL apart).
+  edits REPORT_INTERVAL apart);
+- escalation of urgent tips still 'new': due at the next round (ESCALATION_AFTER after the
+  tip or its last ping), or at once when an acknowledged tip's card is still pinned; each round
+  is claimed with its messages (bot.escalation);
+- the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot import broadcasts, events
+from bot import broadcasts, escalation, events
 from bot.config import Settings
+from bot.escalation import Mentions
 from bot.schedule import next_fire, previous_fire, week_key, weekly_trigger
 from storage import Store
 
@@ -92,3 +97,22 @@ async def refresh_reports(store: Store, settings: Settings, edit: EditText) -> N
         if not progress[report.id].get("pending"):
             async with store.transaction() as tx:
                 await tx.broadcasts.finish(report.id)
+
+
+async def escalation_due(store: Store, settings: Settings) -> datetime | None:
+    return await escalation.escalation_due(store, settings)
+
+
+async def run_escalations(store: Store, settings: Settings, who: Mentions) -> None:
+    sent = await escalation.run_escalations(store, settings, who)
+    if sent:
+        log.info("%d urgent tip(s) escalated", sent)
+
+
+async def stale_due(store: Store, settings: Settings) -> datetime | None:
+    return await escalation.stale_due(store, settings)
+
+
+async def run_stale_list(store: Store, settings: Settings) -> None:
+    if await escalation.run_stale_list(store, settings):
+        log.info("stale tips listed for officers")

@@ -355,3 +355,19 @@ async def open_card(
         if await tx.outbox.enqueue(delivery) is not None:
             await tx.audit("tip.opened", actor_id=officer_id, tip_id=tip.id)
     return True
+
+
+STATUSES = ("new", "acknowledged", "taken", "resolved", "spam")
+
+
+async def set_status(store: Store, tip_id: int, status: str, *, actor_id: int | None) -> bool:
+    """Set a tip's status, audited; False when it had it already. A bare setter with no state
+    machine and no message to anyone: the officer desk's triage (Acknowledge, Take, Resolve)
+    owns the real moves; escalation only reads the status, and its stories set it here."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown tip status {status!r}")
+    async with store.transaction() as tx:
+        changed = await tx.tips.set_status(tip_id, status)
+        if changed:
+            await tx.audit(f"tip.{status}", actor_id=actor_id, tip_id=tip_id)
+    return changed

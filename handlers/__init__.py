@@ -20,6 +20,7 @@ from handlers import (
     events,
     groups,
     officers,
+    overview,
     quick_tip,
     report,
     residents,
@@ -87,6 +88,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     cards.register(app)
     desk.register(app)  # before the report: a rating press in the middle of one counts
     desk_tools.register(app, officer_chat_id)
+    overview.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)

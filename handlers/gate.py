@@ -42,6 +42,8 @@ OFFICER_ONLY = (
     "unblock",
     "canned",
     "r",
+    "tips",
+    "tip",
 )
 
 

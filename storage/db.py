@@ -19,6 +19,7 @@ import aiosqlite
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
 from storage.desk_tools import BlockRepo, CannedRepo
+from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
@@ -48,6 +49,8 @@ class Tx:
         self.inbox = InboxRepo(conn, clock)
         self.blocks = BlockRepo(conn, clock)
         self.canned = CannedRepo(conn, clock)
+        self.escalations = EscalationRepo(conn, clock)
+        self.overview = OverviewRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

@@ -128,6 +128,19 @@ class TipMessage:
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: who (an officer's Telegram id, or None for the bot or a
+    resident, whose identity is never kept here) did what, when."""
+
+    id: int
+    actor_id: int | None
+    action: str
+    tip_id: int | None
+    detail: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class ThreadLink:
     chat_id: int
     message_id: int

@@ -196,6 +196,12 @@ class TipRepo:
             row = await c.fetchone()
         return from_text(row[0]) if row and row[0] else None
 
+    async def set_status(self, tip_id: int, status: str) -> bool:
+        cursor = await self.conn.execute(
+            "UPDATE tips SET status = ? WHERE id = ? AND status != ?", (status, tip_id, status)
+        )
+        return cursor.rowcount == 1
+
     async def set_card(self, tip_id: int, message_id: int) -> None:
         await self.conn.execute(
             "UPDATE tips SET card_message_id = ? WHERE id = ?", (message_id, tip_id)

@@ -87,6 +87,8 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         "unblock",
         "canned",
         "r",
+        "tips",
+        "tip",
         "help",
     }
 

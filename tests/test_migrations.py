@@ -184,7 +184,7 @@ async def check_initial(tx: Tx) -> None:
     (followup,) = await tx.outbox.rows("followup")
     assert followup.payload is not None and followup.payload.reply_to_card == 1
 
-    async with tx.conn.execute("SELECT action FROM audit_log") as cursor:
+    async with tx.conn.execute("SELECT action FROM audit_log WHERE tip_id = 1") as cursor:
         assert [row[0] for row in await cursor.fetchall()] == ["tip.reply"]
     saved = await tx.persistence.load("user_data")
     assert json.loads(saved["43"])["report_draft"]["category"] == "theft"
@@ -482,6 +482,18 @@ async def check_desk(tx: Tx) -> None:
 
 async def seed_block_canned(conn: aiosqlite.Connection) -> None:
     await insert(
+        conn,
+        "tips",
+        id=9,
+        resident_id=None,
+        source_key="report:9:1",
+        category="person",
+        description="Shouting, someone has a knife",
+        urgent=1,
+        language="en",
+        created_at=WHEN,
+    )
+    await insert(
         conn, "blocks", resident_id=42, tip_id=1, reason="threats", officer_id=7, created_at=WHEN
     )
     await insert(
@@ -527,6 +539,54 @@ async def check_duplicates(tx: Tx) -> None:
     assert tip is not None and (tip.duplicate_of, tip.duplicate_reason) == (1, "plate:7ABC123")
 
 
+# 0010: escalation rounds and daily runs. Numbered 0010 while 0008 and 0009 (the officer desk's
+# other parts) are written beside it: the runner applies every version not applied, in order,
+# and a gap in the numbers is no step. An urgent tip still 'new' from before escalation existed
+# is never escalated (nobody could acknowledge it then); the audit trail reads back. ----------
+
+
+async def seed_escalation(conn: aiosqlite.Connection) -> None:
+    for tip_id, status in ((31, "new"), (32, "acknowledged")):
+        await insert(
+            conn,
+            "tips",
+            id=tip_id,
+            resident_id=43,
+            source_key=f"report:43:{tip_id}",
+            category="person",
+            description="Someone trying door handles",
+            anonymous=1,
+            urgent=1,
+            status=status,
+            language="en",
+            created_at=WHEN,
+        )
+    await insert(
+        conn,
+        "audit_log",
+        actor_id=None,
+        action="tip.filed",
+        tip_id=31,
+        detail="urgent",
+        created_at=WHEN,
+    )
+    await insert(conn, "escalations", tip_id=31, round=1, created_at=WHEN, pinned_message_id=310)
+
+
+async def check_escalation(tx: Tx) -> None:
+    # Tip 31 (version 10) was pinged once; tip 9, urgent and new before 0010 existed (stair 9),
+    # is never escalated: nobody could acknowledge it then.
+    unanswered = await tx.escalations.unanswered(below=3)
+    assert [(u.tip_id, u.rounds) for u in unanswered] == [(31, 1)]
+    assert await tx.escalations.rounds(31) == [1] and await tx.escalations.rounds(32) == []
+    assert await tx.escalations.rounds(9) == [999]
+    (filed,) = await tx.overview.audit_of(31)
+    assert filed.action == "tip.filed" and filed.actor_id is None and filed.detail == "urgent"
+    order = [tip.id for tip in await tx.overview.open_tips()]
+    assert order.index(31) < order.index(32), "urgent and older first"
+    assert await tx.escalations.claim_day("stale:2026-11-20")
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -537,6 +597,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     7: (seed_advice, check_advice),
     8: (seed_desk, check_desk),
     9: (seed_block_canned, check_block_canned),
+    10: (seed_escalation, check_escalation),
     11: (seed_duplicates, check_duplicates),
 }
 
@@ -545,15 +606,20 @@ def test_every_migration_has_data_of_its_version_here() -> None:
     assert sorted(STAIRS) == VERSIONS, "add a seed and a check for the new migration"
 
 
-@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"from-{v - 1}")
+def previous(version: int) -> int:
+    """The version before `version` (numbers may have gaps: 7 comes before 10)."""
+    return max((v for v in VERSIONS if v < version), default=0)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"from-{previous(v)}")
 async def test_a_database_of_every_earlier_version_migrates_with_its_data(
     tmp_path: Path, version: int
 ) -> None:
     path = str(tmp_path / "old.sqlite3")
-    at = version - 1
+    at = previous(version)
     conn = await connect(path)
-    # Each stair's data is written when the database is at that stair's version, as the code
-    # of its time wrote it (a later migration may rename what an earlier seed writes to).
+    # Each version's data is written while the database is at that version (a later migration
+    # may rename what an earlier one created: 0007 renamed safety_tips to advice).
     for stair in sorted(STAIRS):
         if stair <= at:
             await apply_migrations(conn, until=stair)
