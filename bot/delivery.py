@@ -27,22 +27,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaAudio,
-    InputMediaDocument,
-    InputMediaPhoto,
-    InputMediaVideo,
-    Message,
-    ReplyParameters,
-)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
-from bot import pins
 from bot.budget import SendOptions, seconds
 from bot.content import Content
+from bot.sending import markup, send_content
 from bot.surge import SurgeGate
 from storage import Store, Tx
 from storage.models import OutboxRow
@@ -51,12 +41,6 @@ from storage.payload import FollowUp, Payload
 
 log = logging.getLogger(__name__)
 
-INPUT_MEDIA = {
-    "photo": InputMediaPhoto,
-    "video": InputMediaVideo,
-    "document": InputMediaDocument,
-    "audio": InputMediaAudio,
-}
 # A reaction (👍 delivered) is cosmetic: tried twice, never more, and in a lane of its own.
 COSMETIC_ATTEMPTS = 2
 
@@ -73,77 +57,6 @@ def _cosmetic(payload: Payload) -> bool:
 
 class Unreadable(Exception):
     """The row's payload could not be read (written by a newer or broken version)."""
-
-
-def _markup(content: Content) -> InlineKeyboardMarkup | None:
-    rows = content.get("buttons")
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[_button(label, data) for label, data in row] for row in rows])
-
-
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    """Callback data, or a link (deep links into the private chat, e.g. from a group)."""
-    if data.startswith("https://"):
-        return InlineKeyboardButton(label, url=data)
-    return InlineKeyboardButton(label, callback_data=data)
-
-
-async def send_content(
-    bot: ExtBot[Any], chat_id: int, content: Content, reply_to: int | None, options: SendOptions
-) -> list[int]:
-    """One content → Telegram. Media is re-sent by file id: a copy, never a forward."""
-    kind = content["type"]
-    reply = (
-        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-    )
-    sent: Message | tuple[Message, ...]
-    if kind == "text":
-        sent = await bot.send_message(
-            chat_id,
-            content["html"],
-            reply_parameters=reply,
-            reply_markup=_markup(content),
-            rate_limit_args=options,
-        )
-    elif kind == "location":
-        sent = await bot.send_location(
-            chat_id,
-            latitude=content["latitude"],
-            longitude=content["longitude"],
-            reply_parameters=reply,
-            rate_limit_args=options,
-        )
-    elif kind == "album":
-        media = [INPUT_MEDIA[item["type"]](media=item["file_id"]) for item in content["items"]]
-        sent = await bot.send_media_group(
-            chat_id, media=media, reply_parameters=reply, rate_limit_args=options
-        )
-    elif kind in ("pin", "unpin"):
-        target = content.get("message_id") or reply_to
-        await pins.pin(bot, chat_id, target, pin=kind == "pin", options=options)
-        return []
-    elif kind == "reaction":
-        await bot.set_message_reaction(
-            chat_id, content["message_id"], content["emoji"], rate_limit_args=options
-        )
-        return []
-    else:
-        method = getattr(bot, f"send_{kind}")
-        extra: dict[str, Any] = {}
-        if content.get("caption"):
-            extra["caption"] = content["caption"]
-        sent = await method(
-            chat_id,
-            content["file_id"],
-            reply_parameters=reply,
-            reply_markup=_markup(content),
-            **extra,
-            rate_limit_args=options,
-        )
-    if isinstance(sent, tuple):
-        return [message.message_id for message in sent]
-    return [sent.message_id]
 
 
 class Drainer:
@@ -326,7 +239,7 @@ class Drainer:
                 body["html"],
                 chat_id=row.chat_id,
                 message_id=message_id,
-                reply_markup=_markup(body),
+                reply_markup=markup(body),
                 rate_limit_args=options,
             )
         except BadRequest as error:
