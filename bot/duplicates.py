@@ -19,6 +19,7 @@ from storage.models import Tip
 
 NEARBY_METRES = 200.0
 RECENT = timedelta(hours=24)
+PLATE_MEMORY = timedelta(days=7)  # how far back an open tip's plate still counts
 EARTH_RADIUS_M = 6_371_000.0
 # A word of letters and digits, dashes allowed ("7ABC123", "AB-123-CD"): 5 to 8 of them.
 _PLATE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
@@ -93,6 +94,17 @@ def plates(text: str) -> set[str]:
     return found
 
 
+def plates_of(tip: Tip) -> set[str]:
+    return plates(tip.description) | plates(tip.place or "")
+
+
+def lookback(new: Tip) -> timedelta | None:
+    """How far back open tips can matter for `new` (None: nothing to compare, ask nothing)."""
+    if plates_of(new):
+        return PLATE_MEMORY
+    return RECENT if new.has_location or new.place else None
+
+
 def place_words(text: str | None) -> set[str]:
     folded = unicodedata.normalize("NFKD", (text or "").casefold())
     plain = "".join(c for c in folded if not unicodedata.combining(c))
@@ -120,9 +132,9 @@ def resemblance(new: Tip, open_tips: list[Tip], now: datetime) -> Resemblance | 
         if near:
             distance, tip = min(near, key=lambda pair: pair[0])
             return Resemblance(tip.id, f"pin:{round(distance)}")
-    mine = plates(new.description) | plates(new.place or "")
-    for tip in sorted(others, key=lambda t: t.created_at, reverse=True):
-        shared = mine & (plates(tip.description) | plates(tip.place or ""))
+    mine = plates_of(new)
+    for tip in sorted(others, key=lambda t: t.created_at, reverse=True) if mine else ():
+        shared = mine & plates_of(tip)
         if shared:
             return Resemblance(tip.id, f"plate:{min(shared)}")
     for tip in sorted(recent, key=lambda t: t.created_at, reverse=True):

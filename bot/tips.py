@@ -26,7 +26,6 @@ from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
 
 MAX_MEDIA = 20
-PLATE_MEMORY = timedelta(days=7)  # how far back an open tip's plate still counts
 
 
 @dataclass
@@ -157,9 +156,9 @@ async def file_tip(
                 broadcast_id=draft.linked_alert,
             )
         )
-        similar = duplicates.resemblance(
-            tip, await tx.tips.open_since(tx.clock.now() - PLATE_MEMORY), tx.clock.now()
-        )
+        now, lookback = tx.clock.now(), duplicates.lookback(tip)
+        candidates = await tx.tips.open_since(now - lookback) if lookback else []
+        similar = duplicates.resemblance(tip, candidates, now)
         if similar is not None:
             await tx.tips.set_duplicate(tip.id, similar.tip_id, similar.reason)
             tip = replace(tip, duplicate_of=similar.tip_id, duplicate_reason=similar.reason)
