@@ -32,24 +32,13 @@ Seed = Callable[[aiosqlite.Connection], Awaitable[None]]
 Check = Callable[[Tx], Awaitable[None]]
 
 
-# Tables and columns a later migration renamed: an earlier stair's seed, run on a database of a
-# later version, writes them under their new names.
-RENAMED = {"safety_tips": "advice", "safety_tip_id": "advice_id"}
-
-
 async def insert(conn: aiosqlite.Connection, table: str, **values: Any) -> None:
     """A row as the code of the database's version wrote it: columns added by later
-    migrations are left out (they get their defaults, or the migration's backfill), and
-    tables and columns renamed since go under their new names."""
+    migrations are left out (they get their defaults, or the migration's backfill). Each
+    version's seed runs at that version, so names a later migration renamed are still the old
+    ones there."""
     columns = await _columns(conn, table)
-    if not columns and table in RENAMED:
-        table = RENAMED[table]
-        columns = await _columns(conn, table)
     assert columns, f"no table {table} at this version"
-    values = {
-        RENAMED[name] if name not in columns and name in RENAMED else name: value
-        for name, value in values.items()
-    }
     kept = {name: value for name, value in values.items() if name in columns}
     marks = ", ".join("?" for _ in kept)
     await conn.execute(
