@@ -22,7 +22,7 @@ from bot import broadcasts
 from bot import callbacks as cb
 from bot.content import visible_length
 from bot.session import BroadcastDraft
-from handlers.common import Context, answer, ask, keyboard
+from handlers.common import Context, answer, ask, keyboard, tidy
 from handlers.officers import officer_t, reply_prompt
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ async def on_confirm(update: Update, context: Context) -> Step:
     if user is None:
         return None
     await answer(query)
-    await query.edit_message_reply_markup(None)
+    await tidy(query.edit_message_reply_markup(None))  # cosmetic: never stops the broadcast
     if choice == "no" or not isinstance(query.message, Message):
         await context.bot.send_message(
             context.porch.officers.chat_id, officer_t(context, "broadcast.cancelled")
