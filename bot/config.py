@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,13 +41,34 @@ def parse_user_ids(value: str) -> list[int]:
     return ids
 
 
-class Settings(BaseSettings):
+class StorageSettings(BaseSettings):
+    """What the deployer's tools (`porchlight backup`, `porchlight export`) need: the database
+    and the time zone. No token: a backup at 3 a.m. must not fail on the run command's checks."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_path: str = "data/porchlight.sqlite3"
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Madrid)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Settings(StorageSettings):
+    """Everything `porchlight run` and `check` need (the storage settings included)."""
 
     bot_token: SecretStr = Field(description="token from @BotFather")
     officer_chat_id: int = Field(description="chat id of the officers' private group")
-    database_path: str = "data/porchlight.sqlite3"
-    timezone: str = "UTC"
     safety_broadcast_cron: str = "0 18 * * MON"
     event_reminder_offsets: str = "24h,1h"
     emergency_number: str = "911"
@@ -91,15 +113,6 @@ class Settings(BaseSettings):
     def _group_id(cls, value: int) -> int:
         if value >= 0:
             raise ValueError("must be a group's id, which is negative (e.g. -1001234567890)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Madrid)") from None
         return value
 
     @field_validator("default_language")
@@ -205,10 +218,6 @@ class Settings(BaseSettings):
         return "/" + path.strip("/")
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
     def grace(self) -> timedelta:
         return parse_offsets(self.broadcast_grace)[0]
 
@@ -229,6 +238,9 @@ class Settings(BaseSettings):
         return self.bot_token.get_secret_value()
 
 
+S = TypeVar("S", bound=StorageSettings)
+
+
 class ConfigError(Exception):
     """A configuration mistake, explained for the person deploying the bot."""
 
@@ -245,8 +257,18 @@ _HINTS = {
 
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning validation errors into one readable ConfigError."""
+    return _load(Settings, "Porchlight cannot start", overrides)
+
+
+def load_storage_settings(command: str, **overrides: object) -> StorageSettings:
+    """Only DATABASE_PATH and TIMEZONE, for `porchlight backup` and `export`: a missing or
+    broken BOT_TOKEN does not concern them."""
+    return _load(StorageSettings, f"porchlight {command} cannot run", overrides)
+
+
+def _load(kind: type[S], who: str, overrides: dict[str, object]) -> S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         lines = []
         for problem in error.errors():
@@ -257,7 +279,7 @@ def load_settings(**overrides: object) -> Settings:
                 message = problem["msg"].removeprefix("Value error, ")
                 lines.append(f"- {name.upper()} {message}. {_HINTS.get(name, '')}")
         raise ConfigError(
-            "Porchlight cannot start: the configuration needs attention.\n"
+            f"{who}: the configuration needs attention.\n"
             + "\n".join(line.rstrip() for line in lines)
             + "\nSettings come from the environment or from a .env file in the working "
             "directory (copy .env.example to .env to start)."

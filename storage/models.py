@@ -223,3 +223,26 @@ class Canned:
 
     def text(self, language: str) -> str:
         return self.texts.get(language) or self.texts["en"]
+
+
+@dataclass(frozen=True)
+class TipRecord:
+    """A tip as a department's records keep it: what was reported and how it was handled, with
+    nothing that identifies the resident (no resident id, no shared name, no chat or message
+    ids) or the officers (no officer ids or names)."""
+
+    id: int
+    created_at: datetime
+    category: str
+    urgent: bool
+    status: str
+    acknowledged_at: datetime | None
+    first_answer_at: datetime | None
+    resolved_at: datetime | None
+    rating: int | None
+    place: str | None
+    latitude: float | None
+    longitude: float | None
+    description: str
+    media: int  # files attached when filing
+    follow_ups: int  # what the resident added afterwards
