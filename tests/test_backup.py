@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from storage import Store
+from storage.db import apply_migrations, connect, pending_migrations
 from tests.conftest import World
 from tests.telegram.drivers import Person
 
@@ -240,3 +242,18 @@ def test_a_damaged_database_is_not_passed_off_as_a_backup(
     assert line.startswith("porchlight backup failed: the copy failed its integrity check (")
     assert line.endswith(f"run sqlite3 {database} 'PRAGMA integrity_check'")
     assert not (deployer / "copy.sqlite3").exists() and hidden_files(deployer) == []
+
+
+async def test_a_newer_porchlight_upgrades_an_older_backup_when_it_opens_it(
+    deployer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = await connect(str(deployer / "porchlight.sqlite3"))
+    await apply_migrations(conn, until=7)
+    await conn.close()
+    assert main(["backup", str(deployer / "old.sqlite3")]) == 0
+    assert "0 tips, schema version 7, integrity check ok" in capsys.readouterr().out
+    store = Store(str(deployer / "old.sqlite3"))
+    await store.open()  # what `porchlight run` does at start
+    async with store.read() as tx:
+        assert await pending_migrations(tx.conn) == []
+    await store.close()
