@@ -47,6 +47,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ExtBot, Job, JobQueue
 
 from bot import jobs
+from bot.budget import not_modified
 from bot.config import Settings
 from bot.escalation import Mention, Mentions
 from bot.jobs import EditText
@@ -151,7 +152,7 @@ def telegram_editor(bot: ExtBot[Any]) -> EditText:
         try:
             await bot.edit_message_text(text, chat_id, message_id)
         except BadRequest as error:
-            if "not modified" not in str(error).lower():
+            if not not_modified(error):
                 log.warning("message %s in chat %s not edited: %s", message_id, chat_id, error)
         except TelegramError as error:
             log.warning("message %s in chat %s not edited yet: %s", message_id, chat_id, error)

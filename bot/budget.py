@@ -63,6 +63,12 @@ class RetryPolicy:
     max_wait: float = 60.0  # the longest 429 an interactive call waits out
 
 
+def not_modified(error: Exception) -> bool:
+    """Telegram's answer to an edit that changes nothing: the message already says it, so the
+    edit is done (an update handled again, a card edit behind an identical one)."""
+    return isinstance(error, BadRequest) and "message is not modified" in str(error).lower()
+
+
 def seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 

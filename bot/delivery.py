@@ -30,7 +30,7 @@ from typing import Any
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
-from bot.budget import SendOptions, seconds
+from bot.budget import SendOptions, not_modified, seconds
 from bot.content import Content
 from bot.sending import markup, send_content
 from bot.surge import SurgeGate
@@ -48,7 +48,6 @@ COSMETIC_ATTEMPTS = 2
 # A card edit renders the tip's card as it is when sent: (card message id, its content), or
 # None when the tip has no card yet (the card, when it is sent, shows the current state).
 CardRenderer = Callable[[int], Awaitable[tuple[int, Content] | None]]
-NOT_MODIFIED = "message is not modified"
 
 
 def _cosmetic(payload: Payload) -> bool:
@@ -243,7 +242,7 @@ class Drainer:
                 rate_limit_args=options,
             )
         except BadRequest as error:
-            if NOT_MODIFIED not in str(error).lower():
+            if not not_modified(error):
                 raise
 
     async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:

@@ -21,6 +21,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import residents
+from bot.budget import not_modified
 from bot.i18n import Translator, pick_language, plain, translator
 from bot.numbers import parse_int as parse_int  # re-exported for handlers
 from bot.numbers import parse_ref as parse_ref
@@ -189,7 +190,11 @@ async def _must_see(
     session = context.session
     try:
         sent = await sending
-    except BadRequest:
+    except BadRequest as error:
+        if not_modified(error):
+            # An update handled again after a crash: the message already says this.
+            session.lost_prompt = None
+            return None
         raise  # our mistake, not the weather: repeating it would fail the same way
     except TRANSIENT as error:
         log.warning("prompt to %s not delivered (%s): repeated at the next message", chat_id, error)

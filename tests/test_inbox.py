@@ -3,6 +3,7 @@ handled after a restart if the process died first — once, however often it is 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,54 @@ async def test_an_officer_reply_survives_a_kill_9_after_telegram_was_told_it_arr
     assert len(replies_received(alice)) == 1, second.log()
     assert "1 update(s) received before the last stop" in second.log()
     assert time.monotonic() - started < 10
+
+
+async def test_a_send_handled_again_after_a_crash_files_once_and_says_nothing_went_wrong(
+    world: World,
+) -> None:
+    """A crash after the receipt was shown but before the update was marked handled: the
+    restart handles Send again. The tip is the same one, and the receipt Telegram already shows
+    ("message is not modified") is not an error to tell the resident about."""
+    alice = world.resident("Alice")
+    await alice.says("/report")
+    await alice.taps("Suspicious vehicle")
+    await alice.says("White van on Elm St")
+    await alice.taps("Skip")
+    await alice.taps("Skip")
+    await alice.taps("Anonymous (recommended)")
+    async with (
+        world.porch.store.read() as tx,
+        tx.conn.execute("SELECT kind, key, data FROM ptb_persistence") as cursor,
+    ):
+        session_before_send = list(await cursor.fetchall())
+    await alice.taps("Send")
+    send = world.emu.updates_log[-1]
+    assert "callback_query" in send
+    world.replayed_presses.add(send["callback_query"]["id"])
+    card = await world.officer_chat.next_message()
+    receipt = alice.last_message().text
+    assert "your tip is #1" in receipt
+    await world.stop_bot(kill_deliveries=True)
+
+    # What the crash left: the tip and the receipt, but the session and the inbox as before.
+    store = Store(world.database)
+    await store.open()
+    async with store.transaction() as tx:
+        for kind, key, data in session_before_send:
+            await tx.conn.execute(
+                "INSERT OR REPLACE INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)",
+                (kind, key, data),
+            )
+        await tx.conn.execute(
+            "UPDATE inbox SET payload = ?, handled_at = NULL WHERE update_id = ?",
+            (json.dumps(send), send["update_id"]),
+        )
+    await store.close()
+
+    await world.start_bot()
+    await world.settle()
+    assert alice.last_message().text == receipt
+    assert not any("went wrong" in (m.text or "") for m in alice.inbox)
+    assert [m for m in world.officer_chat.messages() if m.text and "#2" in m.text] == []
+    assert card.text and "#1" in card.text
+    assert await pending_in_inbox(world) == []
