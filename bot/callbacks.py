@@ -97,6 +97,14 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class MergeInto:
+    """Merge tip `tip_id` into `into`, the tip its duplicate hint names (bot/merge.py)."""
+
+    tip_id: int
+    into: int
+
+
+@dataclass(frozen=True)
 class TipRating:
     tip_id: int
     stars: int
@@ -158,6 +166,8 @@ BROADCAST_KIND = _kind("bk", DraftChoice, choice("alert", "ann"), number(), numb
 BROADCAST_SEND = _kind("bs", DraftChoice, choice("yes", "no"), number(), number(), officer=True)
 DESK_ACTIONS = ("ack", "take", "resolve", "spam", "reopen")
 DESK = _kind("desk", ChoiceRef, choice(*DESK_ACTIONS), number(), officer=True)  # tip triage
+MERGE = _kind("merge", MergeInto, number(), number(), officer=True)  # a possible duplicate
+UNMERGE = _kind("unmerge", Ref, number(), officer=True)
 NEW_EVENT = _kind("ne", Choice, choice("skip", "announce", "save", "cancel"), officer=True)
 
 # Residents' buttons.

@@ -77,9 +77,11 @@ async def send(
     name: str,
     officer_id: int,
     source_message_id: int,
+    whole_group: bool = True,
 ) -> Outcome | None:
     """Send template `name` to the resident of `tip_id` in their language, as an officer
-    reply; None when there is no such template."""
+    reply (to every resident of a merged group, each in their own language, unless
+    `whole_group` is False); None when there is no such template."""
     async with store.read() as tx:
         template = await tx.canned.get(name)
         tip = await tx.tips.get(tip_id)
@@ -94,4 +96,6 @@ async def send(
         officer_id=officer_id,
         said=Said(kind="text", text=template.text(language)),
         source_message_id=source_message_id,
+        whole_group=whole_group,
+        in_language=template.text,
     )

@@ -339,4 +339,5 @@ def _child(
         lane=parent.lane if spec.lane is None else spec.lane,
         priority=parent.priority if spec.priority is None else spec.priority,
         tip_id=parent.tip_id,
+        dedupe_key=spec.dedupe_key,
     )

@@ -8,6 +8,8 @@ the status read) in one transaction, and the loser is answered from the row as t
 it. Every change is audited, edits the card in place through the outbox (a card edit renders
 the tip as it is when sent, so a burst of presses is one edit), and acknowledged, taken and
 resolved each tell the resident once (dedupe keys), in their language. Spam tells nobody.
+A press on a primary moves every tip merged into it, each resident told about their own tip
+(bot/merge.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bot import content
 from bot.i18n import translate
 from bot.tips import OfficerChat, card_content
 from storage import Store, Tx
-from storage.models import Tip
+from storage.models import CLOSED, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_NOTICE, NewDelivery
 from storage.payload import JoinThread, Payload
 
@@ -62,15 +64,18 @@ class Press:
 async def press(
     store: Store, officers: OfficerChat, *, tip_id: int, action: str, officer: Actor
 ) -> Press:
-    """Carry out one desk button, or say why not."""
+    """Carry out one desk button, or say why not. On a primary it moves its whole group
+    (bot/merge.py); a merged tip's own card has no desk buttons, and an old one is refused."""
     target, sources = MOVES[action]
     async with store.transaction() as tx:
         tip = await tx.tips.get(tip_id)
         if tip is None:
             return Press(False, "common.stale", {})
+        if tip.merged_into is not None:
+            return Press(False, "desk.merged", {"ref": tip.id, "into": tip.merged_into})
         if tip.status not in sources:
             return _refusal(tip, action, officer)
-        if not await _move(tx, tip, target, officer, reopen=action == "reopen"):
+        if not await move_group(tx, officers, tip, target, officer, reopen=action == "reopen"):
             fresh = await tx.tips.get(tip_id)  # another process won between read and write
             return _refusal(fresh or tip, action, officer)
         await refresh_card(tx, officers, tip.id)
@@ -132,15 +137,53 @@ async def _move(tx: Tx, tip: Tip, target: str, officer: Actor, *, reopen: bool) 
     return True
 
 
-async def first_answer(tx: Tx, officers: OfficerChat, tip: Tip, officer: Actor) -> None:
-    """An officer's reply to the resident: the first one counts as the first answer and
-    acknowledges a new tip. Inside the relay's transaction, before the reply is queued (so
-    the resident reads "seen by officers" before the answer)."""
-    if not await tx.tips.answered(tip.id):
-        return
-    if tip.status == "new":
-        await _move(tx, tip, "acknowledged", officer, reopen=False)
-    await refresh_card(tx, officers, tip.id)
+async def move_group(
+    tx: Tx, officers: OfficerChat, primary: Tip, target: str, officer: Actor, *, reopen: bool
+) -> bool:
+    """Move a tip and every tip merged into it (each resident told about their own tip);
+    False when the primary had moved meanwhile. The primary's card is the caller's to edit.
+    A group that closes or reopens changes the Merge button of the tips hinting at it."""
+    if not await _move(tx, primary, target, officer, reopen=reopen):
+        return False
+    for member_id in primary.merged_tips:
+        member = await tx.tips.get(member_id)
+        if member is not None and member.status != target:
+            await _move(tx, member, target, officer, reopen=reopen)
+    if primary.is_open != (target not in CLOSED):
+        for hinting in await tx.tips.hinting_at(primary.group_ids):
+            await refresh_card(tx, officers, hinting)
+    return True
+
+
+async def align(tx: Tx, tip: Tip, leader: Tip, officer: Actor) -> None:
+    """Give `tip` the status of `leader` (a merge: the group has one status), audited as the
+    merging officer's and told to the tip's resident once, like any move."""
+    changes: dict[str, object] = {
+        "status": leader.status,
+        "status_by_id": leader.status_by_id,
+        "status_by_name": leader.status_by_name,
+        "assignee_id": leader.assignee_id,
+        "assignee_name": leader.assignee_name,
+    }
+    if tip.acknowledged_at is None:
+        changes["acknowledged_at"] = tx.clock.now()
+    if await tx.tips.move(tip.id, tip.status, changes):
+        detail = f"from {tip.status}, merged with #{leader.id}"
+        await tx.audit(f"tip.{leader.status}", actor_id=officer.id, tip_id=tip.id, detail=detail)
+        await _tell_resident(tx, tip, leader.status)
+
+
+async def first_answer(tx: Tx, officers: OfficerChat, answered: list[Tip], officer: Actor) -> None:
+    """An officer's reply to the residents of `answered` (one tip, or a merged group): the
+    first one to each counts as that tip's first answer, and acknowledges a new group. Inside
+    the relay's transaction, before the reply is queued (so the resident reads "seen by
+    officers" before the answer)."""
+    for tip in answered:
+        if not await tx.tips.answered(tip.id) or tip.merged_into is not None:
+            continue  # a merged tip's card shows its group, not its first answer
+        if tip.status == "new":
+            await move_group(tx, officers, tip, "acknowledged", officer, reopen=False)
+        await refresh_card(tx, officers, tip.id)
 
 
 async def refresh_card(tx: Tx, officers: OfficerChat, tip_id: int) -> None:

@@ -43,6 +43,10 @@ ACTIONS = {
     "tip.rating_comment": "history.rating_comment",
     "resident.blocked": "history.blocked",
     "resident.unblocked": "history.unblocked",
+    "tip.merged": "history.merged",
+    "tip.merged_in": "history.merged_in",
+    "tip.unmerged": "history.unmerged",
+    "tip.split_off": "history.split_off",
 }
 # What the resident did (audited without their id): shown as "the resident", not "Porchlight".
 RESIDENT_ACTIONS = frozenset({"tip.filed", "tip.rated", "tip.rating_comment"})
@@ -96,7 +100,7 @@ def _line(tip: Tip, officers: OfficerChat, now: datetime) -> str:
     if link is not None:
         ref = f'<a href="{link}">#{tip.id}</a>'
     status = translate(lang, STATUSES[tip.status]) if tip.status in STATUSES else tip.status
-    return translate(
+    line = translate(
         lang,
         N_("tips.line_urgent") if tip.urgent else N_("tips.line"),
         ref=Html(ref),
@@ -104,6 +108,9 @@ def _line(tip: Tip, officers: OfficerChat, now: datetime) -> str:
         status=status,
         age=Html(age_text(lang, now - tip.created_at)),
     )
+    if tip.merged_tips:  # merged tips are not listed apart: their primary names them
+        line += translate(lang, "tips.also", refs=", ".join(f"#{i}" for i in tip.merged_tips))
+    return line
 
 
 async def actors(store: Store, tip_id: int) -> set[int] | None:

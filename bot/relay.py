@@ -7,6 +7,7 @@ the resident is, and residents never learn which officer answered.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -15,7 +16,7 @@ from bot.content import Content
 from bot.i18n import translate
 from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
-from storage.models import ThreadLink, Tip
+from storage.models import Resident, ThreadLink, Tip
 from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery
 from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTipMessage
@@ -100,9 +101,16 @@ async def relay_officer_reply(
     said: Said,
     source_message_id: int,
     officer_name: str = "",
+    whole_group: bool = True,
+    in_language: Callable[[str], str] | None = None,
 ) -> Outcome:
     """Store an officer's reply and queue it for the resident, with a receipt for officers.
-    The first reply is the tip's first answer, and acknowledges a new tip (bot/desk.py)."""
+    The first reply is the tip's first answer, and acknowledges a new tip (bot/desk.py).
+
+    On a merged group (bot/merge.py) the reply goes to every resident of the group, each on
+    their own tip number, unless `whole_group` is False (a reply to one resident's follow-up
+    answers that resident). `in_language` gives each resident the text in their language (a
+    canned reply)."""
     async with store.transaction() as tx:
         tip = await tx.tips.get(tip_id)
         if tip is None:
@@ -112,46 +120,68 @@ async def relay_officer_reply(
         )
         if not created:
             return Outcome.DUPLICATE
-        await tx.audit("tip.reply", actor_id=officer_id, tip_id=tip.id)
-        resident = await tx.residents.get(tip.resident_id) if tip.resident_id else None
-        if resident is None:
+        answered = [tip]
+        if whole_group:  # the primary first: its lane, its card's first answer
+            answered = [await tx.tips.get(tip.primary_id) or tip]
+            for member in answered[0].merged_tips:
+                found = await tx.tips.get(member)
+                if found is not None:
+                    answered.append(found)
+        lane = f"tip:{answered[0].id}"
+        reachable: list[tuple[Tip, Resident]] = []
+        for each in answered:
+            await tx.audit("tip.reply", actor_id=officer_id, tip_id=each.id)
+            resident = await tx.residents.get(each.resident_id) if each.resident_id else None
+            if resident is not None:
+                reachable.append((each, resident))
+                continue
             await tx.outbox.enqueue(
                 NewDelivery(
                     kind="officer_notice",
                     chat_id=officers.chat_id,
-                    lane=f"tip:{tip.id}",
+                    lane=lane,
                     priority=PRIORITY_NOTICE,
-                    tip_id=tip.id,
-                    payload=_notice(officers, tip.id, "relay.resident_gone", source_message_id),
+                    tip_id=each.id,
+                    payload=_notice(officers, each.id, "relay.resident_gone", source_message_id),
                 )
             )
+        if not reachable:
             return Outcome.RESIDENT_GONE
-        await desk.first_answer(tx, officers, tip, desk.Actor(officer_id, officer_name))
-        header = translate(resident.language, "relay.officer_reply", ref=tip.id)
+        actor = desk.Actor(officer_id, officer_name)
+        await desk.first_answer(tx, officers, [each for each, _ in reachable], actor)
+        # One 👍 for the officer's message, however many residents it reaches.
         receipt = FollowUp(
             kind="receipt",
             chat_id=officers.chat_id,
-            lane=cosmetic_lane(tip.id),
+            lane=cosmetic_lane(answered[0].id),
             priority=PRIORITY_COSMETIC,
             payload=_reaction(source_message_id, DELIVERED_REACTION),
+            dedupe_key=f"receipt:{officers.chat_id}:{source_message_id}",
         )
-        blocked = _officer_notice(officers, tip.id, "relay.blocked", source_message_id)
-        failed = _officer_notice(officers, tip.id, "relay.failed", source_message_id, reason=True)
-        await tx.outbox.enqueue(
-            NewDelivery(
-                kind="relay",
-                chat_id=resident.user_id,
-                priority=PRIORITY_RELAY,
-                tip_id=tip.id,
-                payload=Payload(
-                    contents=tuple(content.with_header(said.body(), header)),
-                    link=JoinThread(tip.id, "relayed"),
-                    then=(receipt,),
-                    on_unreachable=(blocked,),
-                    on_failed=(failed,),
-                ),
+        for each, resident in reachable:
+            body = said
+            if in_language is not None:
+                body = Said(kind="text", text=in_language(resident.language))
+            header = translate(resident.language, "relay.officer_reply", ref=each.id)
+            blocked = _officer_notice(officers, each.id, "relay.blocked", source_message_id)
+            failed = _officer_notice(
+                officers, each.id, "relay.failed", source_message_id, reason=True
             )
-        )
+            await tx.outbox.enqueue(
+                NewDelivery(
+                    kind="relay",
+                    chat_id=resident.user_id,
+                    priority=PRIORITY_RELAY,
+                    tip_id=each.id,
+                    payload=Payload(
+                        contents=tuple(content.with_header(body.body(), header)),
+                        link=JoinThread(each.id, "relayed"),
+                        then=(receipt,),
+                        on_unreachable=(blocked,),
+                        on_failed=(failed,),
+                    ),
+                )
+            )
     return Outcome.QUEUED
 
 
@@ -210,16 +240,22 @@ async def add_followup(
             return Outcome.DUPLICATE
         await tx.tips.link(resident_id, [source_message_id], tip.id, "followup")
         header = translate(officers.language, "followup.header", ref=tip.id)
+        card = tip  # a merged tip's follow-ups go to its primary's thread (bot/merge.py)
+        if tip.merged_into is not None:
+            card = await tx.tips.get(tip.merged_into) or tip
+            header = translate(
+                officers.language, "followup.header_merged", ref=tip.id, into=card.id
+            )
         await tx.outbox.enqueue(
             NewDelivery(
                 kind="followup",
                 chat_id=officers.chat_id,
-                lane=f"tip:{tip.id}",
-                priority=tip_priority(tip),
+                lane=f"tip:{card.id}",
+                priority=min(tip_priority(tip), tip_priority(card)),
                 tip_id=tip.id,
                 payload=Payload(
                     contents=tuple(content.with_header(said.body(), header)),
-                    reply_to_card=tip.id,
+                    reply_to_card=card.id,
                     link=JoinThread(tip.id, "followup"),
                 ),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -20,7 +20,7 @@ from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import LANGUAGE_NAMES, N_, plain, translate
 from storage import Store
-from storage.models import Broadcast, MediaItem, Tip
+from storage.models import CLOSED, Broadcast, MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_TIP, PRIORITY_URGENT, NewDelivery
 from storage.payload import FollowUp, JoinThread, Payload
 from storage.tips import NewTip
@@ -159,9 +159,10 @@ async def file_tip(
         now, lookback = tx.clock.now(), duplicates.lookback(tip)
         candidates = await tx.tips.open_since(now - lookback) if lookback else []
         similar = duplicates.resemblance(tip, candidates, now)
-        if similar is not None:
-            await tx.tips.set_duplicate(tip.id, similar.tip_id, similar.reason)
-            tip = replace(tip, duplicate_of=similar.tip_id, duplicate_reason=similar.reason)
+        if similar is not None:  # a merged tip's hint names its primary (bot/merge.py)
+            like = next(t.primary_id for t in candidates if t.id == similar.tip_id)
+            await tx.tips.set_duplicate(tip.id, like, similar.reason)
+            tip = await tx.tips.get(tip.id) or tip
         alert = await tx.broadcasts.get(tip.broadcast_id) if tip.broadcast_id else None
         await tx.outbox.enqueue(card_delivery(tip, officers, alert))
         if resident_message_id is not None:
@@ -213,10 +214,20 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
     if alert is not None:
         snippet = (alert.text or "")[:80] + ("…" if len(alert.text or "") > 80 else "")
         lines.append(translate(lang, "card.in_response", ref=alert.id, text=snippet))
-    if tip.duplicate_of is not None:
+    if tip.merged_into is not None:
+        lines.append(
+            translate(
+                lang, "card.merged_into", into=tip.merged_into, name=tip.merged_by_name or "?"
+            )
+        )
+    elif tip.duplicate_of is not None:
         lines.append(duplicate_line(tip, lang))
+    if tip.merged_tips:
+        lines.append(translate(lang, "card.also", refs=", ".join(f"#{i}" for i in tip.merged_tips)))
     lines.extend(desk_lines(tip, officers))
-    lines.append(translate(lang, "card.reply_hint"))
+    grouped = tip.merged_into is not None or bool(tip.merged_tips)
+    hint = N_("card.reply_hint_group") if grouped else N_("card.reply_hint")
+    lines.append(translate(lang, hint))
     header = "\n".join(lines)
     description = tip.description or translate(lang, "card.no_description")
     whole = header + "\n\n" + html.escape(description, quote=False)
@@ -244,8 +255,10 @@ def desk_lines(tip: Tip, officers: OfficerChat) -> list[str]:
     lang = officers.language
     key = DESK_STATUS.get(tip.status, DESK_STATUS["new"])
     who = tip.assignee_name if tip.status == "taken" else tip.status_by_name
-    lines = [translate(lang, key, name=who or "?")]
-    if tip.first_answer_at is not None:
+    # A merged tip's status is its primary's, shown there: a desk move edits one card.
+    merged = tip.merged_into is not None
+    lines = [] if merged else [translate(lang, key, name=who or "?")]
+    if tip.first_answer_at is not None and not merged:
         delta = max(tip.first_answer_at - tip.created_at, timedelta(0))
         duration = format_timedelta(delta, threshold=1.1, locale=lang)
         lines.append(translate(lang, "card.first_answer", duration=duration))
@@ -266,18 +279,23 @@ DESK_BUTTONS = {
 
 
 def desk_buttons(tip: Tip, officers: OfficerChat) -> list[list[tuple[str, str]]]:
-    """The triage buttons the tip's status allows."""
-    rows = DESK_BUTTONS.get(tip.status, DESK_BUTTONS["new"])
-    return [
+    """The triage buttons the tip's status allows; Merge while it and its hint are open; a
+    merged tip has only Unmerge (its primary's card triages the group, bot/merge.py)."""
+    lang = officers.language
+    if tip.merged_into is not None:
+        return [[(plain(lang, "desk.button_unmerge"), cb.UNMERGE.build(cb.Ref(tip.id)))]]
+    rows: list[list[tuple[str, str]]] = [
         [
-            (
-                plain(officers.language, f"desk.button_{action}"),
-                cb.DESK.build(cb.ChoiceRef(action, tip.id)),
-            )
+            (plain(lang, f"desk.button_{action}"), cb.DESK.build(cb.ChoiceRef(action, tip.id)))
             for action in row
         ]
-        for row in rows
+        for row in DESK_BUTTONS.get(tip.status, DESK_BUTTONS["new"])
     ]
+    hint, hint_status = tip.duplicate_of, tip.duplicate_status
+    if hint is not None and tip.is_open and hint_status is not None and hint_status not in CLOSED:
+        label = plain(lang, "desk.button_merge", ref=hint)
+        rows.append([(label, cb.MERGE.build(cb.MergeInto(tip.id, hint)))])
+    return rows
 
 
 def card_content(

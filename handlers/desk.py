@@ -1,4 +1,5 @@
-"""The officer desk's buttons: triage on a tip's card (officers), a rating (the resident)."""
+"""The officer desk's buttons: triage and merging on a tip's card (officers), a rating (the
+resident)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks as cb
-from bot import desk
+from bot import desk, merge
 from bot.i18n import plain
 from handlers.common import Context, answer
 
@@ -30,6 +31,27 @@ async def on_desk_press(update: Update, context: Context) -> None:
         action=pressed.choice,
         officer=desk.Actor(officer.id, officer.first_name),
     )
+    await answer(query, plain(porch.officers.language, result.key, **result.values))
+
+
+async def on_merge_press(update: Update, context: Context) -> None:
+    """🔗 Merge into #41 and ✂ Unmerge (bot/merge.py); forged data is answered as stale."""
+    query, officer = update.callback_query, context.officer  # admitted by the officer gate
+    if query is None or officer is None:
+        return
+    porch = context.porch
+    actor = desk.Actor(officer.id, officer.first_name)
+    merging, unmerging = cb.MERGE.parse(query.data), cb.UNMERGE.parse(query.data)
+    if merging is not None:
+        result = await merge.merge(
+            porch.store, porch.officers, tip_id=merging.tip_id, into=merging.into, officer=actor
+        )
+    elif unmerging is not None:
+        result = await merge.unmerge(
+            porch.store, porch.officers, tip_id=unmerging.id, officer=actor
+        )
+    else:
+        result = desk.Press(False, "common.stale", {})
     await answer(query, plain(porch.officers.language, result.key, **result.values))
 
 
@@ -63,3 +85,5 @@ async def on_rate(update: Update, context: Context) -> None:
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_desk_press, pattern=cb.DESK.pattern))
     app.add_handler(CallbackQueryHandler(on_rate, pattern=cb.TIP_RATE.pattern))
+    for kind in (cb.MERGE, cb.UNMERGE):  # every press of these kinds: forged ones answered here
+        app.add_handler(CallbackQueryHandler(on_merge_press, pattern=kind.loose))

@@ -30,13 +30,20 @@ def _arguments(message: Message) -> str:
     return parts[1].strip() if len(parts) == 2 else ""
 
 
-async def _replied_tip(context: Context, message: Message) -> int | None:
-    """The tip whose thread `message` replies to (a note is officers' own: no tip)."""
+async def _replied_link(context: Context, message: Message) -> tuple[int, str] | None:
+    """(tip, role) of the thread message `message` replies to (a note is officers' own: no
+    tip)."""
     replied = message.reply_to_message
     if replied is None:
         return None
     link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
-    return link.tip_id if link is not None and link.role != "note" else None
+    return (link.tip_id, link.role) if link is not None and link.role != "note" else None
+
+
+async def _replied_tip(context: Context, message: Message) -> int | None:
+    """The tip whose thread `message` replies to."""
+    found = await _replied_link(context, message)
+    return found[0] if found is not None else None
 
 
 async def on_block(update: Update, context: Context) -> None:
@@ -131,8 +138,8 @@ async def on_canned_reply(update: Update, context: Context) -> None:
     message, officer = update.effective_message, context.officer
     if message is None or officer is None:
         return
-    tip_id = await _replied_tip(context, message)
-    if tip_id is None:
+    found = await _replied_link(context, message)
+    if found is None:
         await message.reply_html(officer_t(context, "canned.r_usage"))
         return
     raw = _arguments(message)
@@ -143,10 +150,11 @@ async def on_canned_reply(update: Update, context: Context) -> None:
         outcome = await canned.send(
             porch.store,
             porch.officers,
-            tip_id=tip_id,
+            tip_id=found[0],
             name=name,
             officer_id=officer.id,
             source_message_id=message.message_id,
+            whole_group=found[1] != "followup",  # as a typed reply (handlers/officers.py)
         )
     if outcome is None:  # no such template: say so, with the list
         unknown = officer_t(context, "canned.unknown", name=raw[:40]) if raw else ""

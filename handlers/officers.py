@@ -64,13 +64,15 @@ async def on_officer_reply(update: Update, context: Context) -> None:
     found = await _tip_of_reply(context, message)
     if found is None or found[1] == "note":
         return  # not for a resident: a conversation's answer, or officers' own talk
-    await _relay(update, context, message, user, found[0])
+    await _relay(update, context, message, user, found)
     raise ApplicationHandlerStop
 
 
 async def _relay(
-    update: Update, context: Context, message: Message, user: User, tip_id: int
+    update: Update, context: Context, message: Message, user: User, found: tuple[int, str]
 ) -> None:
+    """Relay to the tip's residents (every resident of a merged group, except that a reply to
+    one resident's follow-up answers that resident alone)."""
     if await admit(update, context) is None:
         return
     said = said_from(message)
@@ -81,11 +83,12 @@ async def _relay(
     await relay.relay_officer_reply(
         porch.store,
         porch.officers,
-        tip_id=tip_id,
+        tip_id=found[0],
         officer_id=user.id,
         said=said,
         source_message_id=message.message_id,
         officer_name=user.first_name,
+        whole_group=found[1] != "followup",
     )
 
 

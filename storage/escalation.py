@@ -31,12 +31,14 @@ class EscalationRepo:
         self.clock = clock
 
     async def unanswered(self, below: int) -> list[Unanswered]:
-        """Urgent tips still 'new' that had fewer than `below` rounds."""
+        """Urgent tips still 'new' that had fewer than `below` rounds (a merged tip is its
+        primary's business)."""
         async with self.conn.execute(
             "SELECT t.id, t.created_at, coalesce(max(e.round), 0) AS rounds,"
             " max(e.created_at) AS last_at FROM tips t"
             " LEFT JOIN escalations e ON e.tip_id = t.id"
-            " WHERE t.urgent = 1 AND t.status = 'new' GROUP BY t.id HAVING rounds < ?"
+            " WHERE t.urgent = 1 AND t.status = 'new' AND t.merged_into IS NULL"
+            " GROUP BY t.id HAVING rounds < ?"
             " ORDER BY t.id",
             (below,),
         ) as c:
@@ -107,9 +109,10 @@ class OverviewRepo:
         self.tips = TipRepo(conn, clock)
 
     async def open_tips(self, limit: int = 100) -> list[Tip]:
-        """Open tips (new, acknowledged, taken): urgent first, then oldest first."""
+        """Open tips (new, acknowledged, taken): urgent first, then oldest first. A merged tip
+        is not listed apart: its primary speaks for it."""
         return await self._tips(
-            "SELECT id FROM tips WHERE status IN (?, ?, ?)"
+            "SELECT id FROM tips WHERE status IN (?, ?, ?) AND merged_into IS NULL"
             " ORDER BY urgent DESC, created_at, id LIMIT ?",
             (*OPEN_STATUSES, limit),
         )
@@ -118,6 +121,7 @@ class OverviewRepo:
         """Non-urgent tips still 'new' filed before `filed_before`, oldest first."""
         return await self._tips(
             "SELECT id FROM tips WHERE status = 'new' AND urgent = 0 AND created_at <= ?"
+            " AND merged_into IS NULL"
             " ORDER BY created_at, id",
             (to_text(filed_before),),
         )
@@ -126,6 +130,7 @@ class OverviewRepo:
         """When the oldest non-urgent tip still 'new' was filed."""
         async with self.conn.execute(
             "SELECT min(created_at) FROM tips WHERE status = 'new' AND urgent = 0"
+            " AND merged_into IS NULL"
         ) as c:
             row = await c.fetchone()
         return from_text(row[0]) if row and row[0] else None

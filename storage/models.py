@@ -99,10 +99,25 @@ class Tip:
     rating_comment: str | None = None
     duplicate_of: int | None = None  # an open tip this one looks like (bot/duplicates.py)
     duplicate_reason: str | None = None
+    duplicate_status: str | None = None  # that tip's status now (the Merge button needs it)
+    # Merged tips (bot/merge.py): one status and one thread with their group's primary.
+    merged_into: int | None = None  # the primary this tip is merged into
+    merged_by_name: str | None = None  # the officer who merged it (officer chat only)
+    merged_tips: tuple[int, ...] = ()  # the tips merged into this one, when it is a primary
 
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED
+
+    @property
+    def primary_id(self) -> int:
+        """The tip whose card and status speak for this one's group (itself when unmerged)."""
+        return self.merged_into if self.merged_into is not None else self.id
+
+    @property
+    def group_ids(self) -> tuple[int, ...]:
+        """This tip and the tips merged into it (read on the primary)."""
+        return (self.id, *self.merged_tips)
 
     @property
     def has_location(self) -> bool:

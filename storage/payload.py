@@ -60,7 +60,9 @@ class Payload:
 class FollowUp:
     """A delivery enqueued by its parent row's outcome. Chat, lane and priority default to the
     parent's (None); `reply_to_parent` replies to the parent's first sent message;
-    `append_reason` adds the parent's failure reason to the last content's text."""
+    `append_reason` adds the parent's failure reason to the last content's text; a
+    `dedupe_key` makes it one row however many parents enqueue it (one 👍 for a reply that
+    reaches several residents)."""
 
     kind: str
     payload: Payload
@@ -69,6 +71,7 @@ class FollowUp:
     priority: int | None = None
     reply_to_parent: bool = False
     append_reason: bool = False
+    dedupe_key: str | None = None
 
 
 def to_json(payload: Payload) -> str:
@@ -105,7 +108,11 @@ def _dump(payload: Payload) -> dict[str, Any]:
 
 def _dump_follow_up(child: FollowUp) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": child.kind, "payload": _dump(child.payload)}
-    for key, value in (("chat_id", child.chat_id), ("lane", child.lane)):
+    for key, value in (
+        ("chat_id", child.chat_id),
+        ("lane", child.lane),
+        ("dedupe_key", child.dedupe_key),
+    ):
         if value is not None:
             data[key] = value
     if child.priority is not None:
@@ -156,6 +163,7 @@ def _follow_ups(data: dict[str, Any], key: str) -> tuple[FollowUp, ...]:
             priority=_optional_int(item, "priority"),
             reply_to_parent=_flag(item, "reply_to_parent"),
             append_reason=_flag(item, "append_reason"),
+            dedupe_key=_optional_str(item, "dedupe_key"),
         )
         for item in items
     )

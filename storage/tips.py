@@ -44,6 +44,21 @@ class NewTipMessage:
     officer_id: int | None = None
 
 
+# Every Tip is read with its group (the ids merged into it) and its hint's status, so a card
+# rendered from any read shows the same thing.
+SELECT_TIPS = (
+    "SELECT tips.*,"
+    " (SELECT group_concat(m.id) FROM tips m WHERE m.merged_into = tips.id) AS merged_ids,"
+    " (SELECT d.status FROM tips d WHERE d.id = tips.duplicate_of) AS duplicate_status"
+    " FROM tips"
+)
+OPEN_SQL = "('new', 'acknowledged', 'taken')"
+
+
+def _ids(text: str | None) -> tuple[int, ...]:
+    return tuple(sorted(int(part) for part in text.split(","))) if text else ()
+
+
 def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
     return Tip(
         id=row["id"],
@@ -73,6 +88,10 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         rating_comment=row["rating_comment"],
         duplicate_of=row["duplicate_of"],
         duplicate_reason=row["duplicate_reason"],
+        duplicate_status=row["duplicate_status"],
+        merged_into=row["merged_into"],
+        merged_by_name=row["merged_by_name"],
+        merged_tips=_ids(row["merged_ids"]),
     )
 
 
@@ -140,8 +159,7 @@ class TipRepo:
     async def open_since(self, since: datetime) -> list[Tip]:
         """Tips still open (new, acknowledged, taken) filed since `since`, without media."""
         async with self.conn.execute(
-            "SELECT * FROM tips WHERE status IN ('new', 'acknowledged', 'taken')"
-            " AND created_at >= ? ORDER BY id",
+            f"{SELECT_TIPS} WHERE status IN {OPEN_SQL} AND created_at >= ? ORDER BY id",
             (to_text(since),),
         ) as c:
             return [_tip(row, ()) for row in await c.fetchall()]
@@ -161,7 +179,7 @@ class TipRepo:
             )
 
     async def get(self, tip_id: int) -> Tip | None:
-        async with self.conn.execute("SELECT * FROM tips WHERE id = ?", (tip_id,)) as c:
+        async with self.conn.execute(f"{SELECT_TIPS} WHERE id = ?", (tip_id,)) as c:
             row = await c.fetchone()
         return _tip(row, await self._media(tip_id)) if row else None
 
@@ -174,7 +192,7 @@ class TipRepo:
 
     async def list_for_resident(self, resident_id: int, limit: int = 10) -> list[Tip]:
         async with self.conn.execute(
-            "SELECT * FROM tips WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+            f"{SELECT_TIPS} WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
             (resident_id, limit),
         ) as c:
             rows = await c.fetchall()
@@ -313,3 +331,43 @@ class TipRepo:
             (text, tip_id, resident_id),
         )
         return cursor.rowcount == 1
+
+    # Merged tips (bot/merge.py) -----------------------------------------------------------
+
+    async def merge(self, tip_id: int, into: int, officer_id: int, officer_name: str) -> bool:
+        """Merge an open, unmerged tip into an open primary, only if both still are: of two
+        officers pressing at once, exactly one merges it."""
+        cursor = await self.conn.execute(
+            "UPDATE tips SET merged_into = ?, merged_at = ?, merged_by_id = ?, merged_by_name = ?"
+            f" WHERE id = ? AND id != ? AND merged_into IS NULL AND status IN {OPEN_SQL}"
+            " AND EXISTS (SELECT 1 FROM tips p WHERE p.id = ? AND p.merged_into IS NULL"
+            f"  AND p.status IN {OPEN_SQL})",
+            (into, to_text(self.clock.now()), officer_id, officer_name, tip_id, into, into),
+        )
+        return cursor.rowcount == 1
+
+    async def regroup(self, old_primary: int, new_primary: int) -> None:
+        """The tips merged into `old_primary` follow it into `new_primary` (groups stay flat)."""
+        await self.conn.execute(
+            "UPDATE tips SET merged_into = ? WHERE merged_into = ?", (new_primary, old_primary)
+        )
+
+    async def unmerge(self, tip_id: int, primary: int) -> bool:
+        """Take a tip out of its group, only if it is still merged into `primary`."""
+        cursor = await self.conn.execute(
+            "UPDATE tips SET merged_into = NULL, merged_at = NULL, merged_by_id = NULL,"
+            " merged_by_name = NULL WHERE id = ? AND merged_into = ?",
+            (tip_id, primary),
+        )
+        return cursor.rowcount == 1
+
+    async def hinting_at(self, tip_ids: tuple[int, ...]) -> list[int]:
+        """Open, unmerged tips whose duplicate hint names one of `tip_ids` (their Merge
+        button depends on those tips being open)."""
+        marks = ", ".join("?" for _ in tip_ids)
+        async with self.conn.execute(
+            f"SELECT id FROM tips WHERE duplicate_of IN ({marks}) AND merged_into IS NULL"
+            f" AND status IN {OPEN_SQL} ORDER BY id",
+            tip_ids,
+        ) as c:
+            return [row[0] for row in await c.fetchall()]

@@ -526,6 +526,56 @@ async def seed_duplicates(conn: aiosqlite.Connection) -> None:
 async def check_duplicates(tx: Tx) -> None:
     tip = await tx.tips.get(11)
     assert tip is not None and (tip.duplicate_of, tip.duplicate_reason) == (1, "plate:7ABC123")
+    # Read by the code of 0012 on: not merged, and its hint (tip 1, still new) is open.
+    assert tip.merged_into is None and tip.merged_tips == () and tip.duplicate_status == "new"
+
+
+# 0012: merged tips share their primary's status and thread. ----------------------------------
+
+
+async def seed_merge(conn: aiosqlite.Connection) -> None:
+    for tip_id, merged_into in ((120, None), (121, 120), (122, None)):
+        await insert(
+            conn,
+            "tips",
+            id=tip_id,
+            resident_id=43,
+            source_key=f"report:43:{tip_id}",
+            category="vehicle",
+            description="Grey car 7XYZ120 idling",
+            language="en",
+            created_at=WHEN,
+            status="acknowledged",
+            status_by_id=7,
+            status_by_name="Dana",
+            duplicate_of=120 if tip_id > 120 else None,
+            duplicate_reason="plate:7XYZ120" if tip_id > 120 else None,
+            merged_into=merged_into,
+            merged_at=WHEN if merged_into else None,
+            merged_by_id=7 if merged_into else None,
+            merged_by_name="Dana" if merged_into else None,
+        )
+    await insert(
+        conn,
+        "audit_log",
+        actor_id=7,
+        action="tip.merged",
+        tip_id=121,
+        detail="120",
+        created_at=WHEN,
+    )
+
+
+async def check_merge(tx: Tx) -> None:
+    primary, merged, hinting = [await tx.tips.get(tip_id) for tip_id in (120, 121, 122)]
+    assert primary is not None and primary.merged_tips == (121,) and primary.merged_into is None
+    assert merged is not None and (merged.merged_into, merged.merged_by_name) == (120, "Dana")
+    assert hinting is not None and hinting.duplicate_status == "acknowledged"
+    listed = [tip.id for tip in await tx.overview.open_tips()]
+    assert 120 in listed and 122 in listed and 121 not in listed, "a merged tip is not apart"
+    assert await tx.tips.hinting_at(primary.group_ids) == [122]
+    (merged_entry,) = await tx.overview.audit_of(121)
+    assert (merged_entry.action, merged_entry.detail) == ("tip.merged", "120")
 
 
 # 0010: escalation rounds and daily runs. Numbered 0010 while 0008 and 0009 (the officer desk's
@@ -588,6 +638,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     9: (seed_block_canned, check_block_canned),
     10: (seed_escalation, check_escalation),
     11: (seed_duplicates, check_duplicates),
+    12: (seed_merge, check_merge),
 }
 
 

@@ -70,6 +70,13 @@ def test_a_payload_round_trips() -> None:
                 append_reason=True,
             ),
         ),
+        then=(
+            FollowUp(
+                kind="receipt",
+                payload=Payload(({"type": "reaction", "message_id": 4, "emoji": "👍"},)),
+                dedupe_key="receipt:-100:4",
+            ),
+        ),
     )
     assert from_json(to_json(payload)) == payload
 
@@ -86,6 +93,7 @@ def test_a_payload_round_trips() -> None:
         '{"contents": [], "link": {"tip_id": 1}}',
         '{"contents": [], "then": [{"payload": {"contents": []}}]}',
         '{"contents": [], "set_card": 1}',
+        '{"contents": [], "then": [{"kind": "r", "payload": {"contents": []}, "dedupe_key": 7}]}',
     ],
 )
 def test_a_malformed_payload_is_refused(text: str) -> None:
