@@ -76,6 +76,7 @@ async def send(
     tip_id: int,
     name: str,
     officer_id: int,
+    officer_name: str,
     source_message_id: int,
     whole_group: bool = True,
 ) -> Outcome | None:
@@ -94,6 +95,7 @@ async def send(
         officers,
         tip_id=tip_id,
         officer_id=officer_id,
+        officer_name=officer_name,
         said=Said(kind="text", text=template.text(language)),
         source_message_id=source_message_id,
         whole_group=whole_group,

@@ -153,6 +153,7 @@ async def on_canned_reply(update: Update, context: Context) -> None:
             tip_id=found[0],
             name=name,
             officer_id=officer.id,
+            officer_name=officer.first_name,
             source_message_id=message.message_id,
             whole_group=found[1] != "followup",  # as a typed reply (handlers/officers.py)
         )

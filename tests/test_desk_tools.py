@@ -155,6 +155,7 @@ async def test_canned_replies_reach_each_resident_in_their_language(world: World
     )
     r_message = world.officer_chat.messages()[-1]
     assert world.emu.reactions.get((world.officer_chat_id, r_message.message_id))  # delivered
+    assert "Acknowledged by Sergeant" in alice_card.text  # a canned first answer, by whom
     await officer.says("/r onway", reply_to=lucia_card)
     assert lucia.last_message().text == (
         "Respuesta de un agente sobre el aviso #2:\nUn agente va en camino <5 min>"
