@@ -99,6 +99,8 @@ class Tip:
     rating_comment: str | None = None
     duplicate_of: int | None = None  # an open tip this one looks like (bot/duplicates.py)
     duplicate_reason: str | None = None
+    # Why the tip has no resident any more: "erased" (/deleteme) or "retention" (bot/retention.py).
+    detached: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -122,8 +124,8 @@ class TipMessage:
     file_id: str | None
     latitude: float | None
     longitude: float | None
-    source_chat_id: int
-    source_message_id: int
+    source_chat_id: int | None  # None once the resident is detached (erasure, retention)
+    source_message_id: int | None
     created_at: datetime
 
 

@@ -73,6 +73,7 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         rating_comment=row["rating_comment"],
         duplicate_of=row["duplicate_of"],
         duplicate_reason=row["duplicate_reason"],
+        detached=row["detached"],
     )
 
 
