@@ -43,9 +43,11 @@ ACTIONS = {
     "tip.rating_comment": "history.rating_comment",
     "resident.blocked": "history.blocked",
     "resident.unblocked": "history.unblocked",
+    "tip.erased": "history.erased",
+    "tip.detached": "history.detached",
 }
 # What the resident did (audited without their id): shown as "the resident", not "Porchlight".
-RESIDENT_ACTIONS = frozenset({"tip.filed", "tip.rated", "tip.rating_comment"})
+RESIDENT_ACTIONS = frozenset({"tip.filed", "tip.rated", "tip.rating_comment", "tip.erased"})
 
 
 STATUSES = {

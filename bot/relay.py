@@ -12,7 +12,7 @@ from enum import Enum
 
 from bot import content, desk
 from bot.content import Content
-from bot.i18n import translate
+from bot.i18n import N_, translate
 from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
 from storage.models import ThreadLink, Tip
@@ -115,6 +115,10 @@ async def relay_officer_reply(
         await tx.audit("tip.reply", actor_id=officer_id, tip_id=tip.id)
         resident = await tx.residents.get(tip.resident_id) if tip.resident_id else None
         if resident is None:
+            # Erased (/deleteme), or detached after the retention period (bot/retention.py).
+            gone = (
+                N_("relay.detached") if tip.detached == "retention" else N_("relay.resident_gone")
+            )
             await tx.outbox.enqueue(
                 NewDelivery(
                     kind="officer_notice",
@@ -122,7 +126,7 @@ async def relay_officer_reply(
                     lane=f"tip:{tip.id}",
                     priority=PRIORITY_NOTICE,
                     tip_id=tip.id,
-                    payload=_notice(officers, tip.id, "relay.resident_gone", source_message_id),
+                    payload=_notice(officers, tip.id, gone, source_message_id),
                 )
             )
             return Outcome.RESIDENT_GONE
