@@ -110,6 +110,11 @@ ALARMS: tuple[Alarm, ...] = (
         due=lambda c: jobs.stale_due(c.store, c.settings),
         run=lambda c: jobs.run_stale_list(c.store, c.settings),
     ),
+    Alarm(
+        "retention",
+        due=lambda c: jobs.retention_due(c.store, c.settings),
+        run=lambda c: jobs.run_retention(c.store, c.settings),
+    ),
 )
 
 

@@ -188,6 +188,10 @@ async def _post_stop(app: PorchApp) -> None:
 
 
 async def _post_shutdown(app: PorchApp) -> None:
+    """Close storage, after whatever still uses it: an application that failed to start (a
+    webhook port in use) is shut down without post_stop, and the alarms woken by a commit at
+    start would otherwise read a closed database."""
+    await _post_stop(app)  # a no-op when post_stop ran
     await porch_of(app).store.close()
 
 

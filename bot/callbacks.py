@@ -190,6 +190,8 @@ SUBSCRIPTION = _kind("sub", Choice, choice(*TOPICS), officer=False)
 SETTINGS = _kind("set", Choice, choice("lang"), officer=False)
 OPT_IN = _kind("optin", Choice, choice("1", "0"), officer=False)
 LANGUAGE = _kind("lang", Choice, choice(*SUPPORTED_LANGUAGES), officer=False)
+# /deleteme's answer, bound to the question it answers (the id of the /deleteme message).
+ERASE = _kind("erase", ChoiceRef, choice("yes", "no"), number(), officer=False)
 
 OFFICER_PREFIXES = frozenset(kind.prefix for kind in KINDS if kind.officer)
 

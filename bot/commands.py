@@ -16,6 +16,7 @@ RESIDENT_COMMANDS = {
     "subscribe": N_("command.subscribe"),
     "unsubscribe": N_("command.unsubscribe"),
     "privacy": N_("command.privacy"),
+    "deleteme": N_("command.deleteme"),
     "help": N_("command.help"),
     "cancel": N_("command.cancel"),
 }

@@ -99,6 +99,9 @@ class Settings(StorageSettings):
     on_duty: str = ""
     stale_after: str = "24h"
     stale_list_hour: int = Field(default=9, ge=0, le=23)
+    # Privacy: a tip resolved (or marked spam) this many days ago is detached from its resident
+    # by the daily retention run (bot/retention.py); /privacy states it.
+    retention_days: int = Field(default=365, ge=1, le=36500)
     log_level: str = "INFO"
 
     @field_validator("bot_token")

@@ -290,7 +290,8 @@ class Drainer:
     async def _unreachable(self, row: OutboxRow, reason: str) -> None:
         log.info("outbox row %s: chat %s unreachable (%s)", row.id, row.chat_id, reason)
         async with self.store.transaction() as tx:
-            await tx.outbox.mark_final(row.id, "unreachable", reason)
+            if not await tx.outbox.mark_final(row.id, "unreachable", reason):
+                return  # erased while in flight (bot/erasure.py): nobody to mark, nothing follows
             if row.chat_id > 0:
                 await tx.residents.mark_unreachable(row.chat_id)
             elif await tx.groups.get(row.chat_id) is not None:
@@ -301,7 +302,8 @@ class Drainer:
     async def _failed(self, row: OutboxRow, reason: str) -> None:
         log.error("outbox row %s (%s to %s) failed: %s", row.id, row.kind, row.chat_id, reason)
         async with self.store.transaction() as tx:
-            await tx.outbox.mark_final(row.id, "failed", reason)
+            if not await tx.outbox.mark_final(row.id, "failed", reason):
+                return
             for child in row.payload.on_failed if row.payload else ():
                 await tx.outbox.enqueue(_child(row, child, None, reason))
 
@@ -309,7 +311,8 @@ class Drainer:
 async def _record_one(tx: Tx, row: OutboxRow, parts: list[list[int]]) -> None:
     """Mark a row sent: thread links, the tip's card, and the deliveries that follow it."""
     ids = [mid for part in parts for mid in part]
-    await tx.outbox.mark_sent(row.id, parts)
+    if not await tx.outbox.mark_sent(row.id, parts):
+        return  # erased while in flight: no thread link in an erased chat, nothing follows
     payload = row.payload
     if payload is None:  # never sent: _deliver fails such a row first
         return

@@ -18,7 +18,8 @@ nothing twice.
 - escalation of urgent tips still 'new': due at the next round (ESCALATION_AFTER after the
   tip or its last ping), or at once when an acknowledged tip's card is still pinned; each round
   is claimed with its messages (bot.escalation);
-- the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date.
+- the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date;
+- retention: due at RETENTION_HOUR every day, once per date (bot.retention).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot import broadcasts, escalation, events
+from bot import broadcasts, escalation, events, retention
 from bot.config import Settings
 from bot.escalation import Mentions
 from bot.schedule import next_fire, previous_fire, week_key, weekly_trigger
@@ -116,3 +117,17 @@ async def stale_due(store: Store, settings: Settings) -> datetime | None:
 async def run_stale_list(store: Store, settings: Settings) -> None:
     if await escalation.run_stale_list(store, settings):
         log.info("stale tips listed for officers")
+
+
+async def retention_due(store: Store, settings: Settings) -> datetime | None:
+    return await retention.retention_due(store, settings)
+
+
+async def run_retention(store: Store, settings: Settings) -> None:
+    done = await retention.run_retention(store, settings)
+    if done is not None and (done.tips_detached or done.rows_deleted):
+        log.info(
+            "retention: %d tip(s) detached from their residents, %d delivery row(s) deleted",
+            done.tips_detached,
+            done.rows_deleted,
+        )

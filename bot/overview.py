@@ -47,9 +47,11 @@ ACTIONS = {
     "tip.merged_in": "history.merged_in",
     "tip.unmerged": "history.unmerged",
     "tip.split_off": "history.split_off",
+    "tip.erased": "history.erased",
+    "tip.detached": "history.detached",
 }
 # What the resident did (audited without their id): shown as "the resident", not "Porchlight".
-RESIDENT_ACTIONS = frozenset({"tip.filed", "tip.rated", "tip.rating_comment"})
+RESIDENT_ACTIONS = frozenset({"tip.filed", "tip.rated", "tip.rating_comment", "tip.erased"})
 
 
 STATUSES = {

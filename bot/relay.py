@@ -13,7 +13,7 @@ from enum import Enum
 
 from bot import content, desk
 from bot.content import Content
-from bot.i18n import translate
+from bot.i18n import N_, translate
 from bot.tips import OfficerChat, tip_priority
 from storage import Store, Tx
 from storage.models import Resident, ThreadLink, Tip
@@ -135,6 +135,10 @@ async def relay_officer_reply(
             if resident is not None:
                 reachable.append((each, resident))
                 continue
+            # Erased (/deleteme), or detached after the retention period (bot/retention.py).
+            gone = (
+                N_("relay.detached") if each.detached == "retention" else N_("relay.resident_gone")
+            )
             await tx.outbox.enqueue(
                 NewDelivery(
                     kind="officer_notice",
@@ -142,7 +146,7 @@ async def relay_officer_reply(
                     lane=lane,
                     priority=PRIORITY_NOTICE,
                     tip_id=each.id,
-                    payload=_notice(officers, each.id, "relay.resident_gone", source_message_id),
+                    payload=_notice(officers, each.id, gone, source_message_id),
                 )
             )
         if not reachable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import blocks
 from storage import Store
 from storage.models import TOPICS as TOPICS  # the topics a resident may follow
 from storage.models import Resident
@@ -18,20 +19,25 @@ async def set_language(store: Store, user_id: int, language: str) -> None:
 
 
 async def set_reachable(
-    store: Store, user_id: int, reachable: bool, *, default_language: str
+    store: Store, user_id: int, reachable: bool, *, default_language: str, key: bytes
 ) -> None:
     """Telegram told us the resident blocked (or unblocked) the bot."""
+    if reachable:
+        await ensure(store, user_id, default_language, key=key)
+        return
     async with store.transaction() as tx:
-        if reachable:
-            await tx.residents.ensure(user_id, default_language)
-        else:
-            await tx.residents.mark_unreachable(user_id)
+        await tx.residents.mark_unreachable(user_id)
 
 
-async def ensure(store: Store, user_id: int, language: str) -> Resident:
-    """The resident, registered at their first private message with `language`."""
+async def ensure(store: Store, user_id: int, language: str, *, key: bytes) -> Resident:
+    """The resident, registered at their first private message with `language`. An account
+    that erased its data while blocked is blocked again (bot/blocks.py; `key`: identity_key)."""
     async with store.transaction() as tx:
-        return await tx.residents.ensure(user_id, language)
+        new = await tx.residents.get(user_id) is None
+        resident = await tx.residents.ensure(user_id, language)
+        if new:
+            await blocks.restore(tx, key, user_id)
+        return resident
 
 
 async def get(store: Store, user_id: int) -> Resident | None:

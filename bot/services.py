@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from bot.alarms import AlarmClock
+from bot.blocks import identity_key
 from bot.config import Settings
 from bot.delivery import Drainer
 from bot.tips import OfficerChat
@@ -63,6 +64,11 @@ class FloodGuard:
             return False, True
         return False, False
 
+    def forget(self, user_id: int) -> None:
+        """A resident erased their data: their counts go too."""
+        self._seen.pop(user_id, None)
+        self._warned.pop(user_id, None)
+
 
 @dataclass
 class Porch:
@@ -76,3 +82,8 @@ class Porch:
     drainer: Drainer | None = None
     alarms: AlarmClock | None = None
     bot_username: str = ""
+
+    @property
+    def identity_key(self) -> bytes:
+        """The key that hashes an erased resident's id for a block held across erasure."""
+        return identity_key(self.settings.token)

@@ -89,6 +89,7 @@ class Session:
     event: EventDraft | None = None  # an officer's /newevent
     event_move: int | None = None  # the event whose new time an officer is asked for
     lost_prompt: LostPrompt | None = None
+    erasing: int | None = None  # the /deleteme question awaiting Erase or Keep (its command's id)
 
     def keep_quick(self, message_id: int, text: str) -> None:
         """Remember a text offered as a quick tip; only the latest few offers stay valid."""
@@ -105,7 +106,7 @@ class Session:
             data["draft"] = self.report.to_dict()
         if self.quick:
             data["quick"] = {str(mid): text for mid, text in self.quick.items()}
-        for key in ("adding_to", "adding_group", "adding_group_tip", "event_move"):
+        for key in ("adding_to", "adding_group", "adding_group_tip", "event_move", "erasing"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         if self.broadcast is not None:
@@ -140,4 +141,5 @@ class Session:
             event=EventDraft.from_dict(event) if event is not None else None,
             event_move=number("event_move"),
             lost_prompt=LostPrompt.from_dict(lost) if lost is not None else None,
+            erasing=number("erasing"),
         )

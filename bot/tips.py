@@ -203,7 +203,11 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
         lines.append(translate(lang, "card.where_unknown"))
     when = format_datetime(tip.created_at, "d MMM y, HH:mm", tzinfo=officers.zone, locale=lang)
     lines.append(translate(lang, "card.when", when=when, zone=officers.zone.key))
-    if tip.anonymous or not tip.reporter_name:
+    if tip.detached == "erased":
+        lines.append(translate(lang, "card.from_erased"))
+    elif tip.detached == "retention":
+        lines.append(translate(lang, "card.from_detached"))
+    elif tip.anonymous or not tip.reporter_name:
         lines.append(translate(lang, "card.from_anonymous"))
     else:
         lines.append(translate(lang, "card.from_named", name=tip.reporter_name))

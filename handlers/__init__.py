@@ -21,6 +21,7 @@ from handlers import (
     groups,
     officers,
     overview,
+    privacy,
     quick_tip,
     report,
     residents,
@@ -92,6 +93,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)
+    privacy.register(app)
     safety.register(app, officer_chat_id)
     subscriptions.register(app)
     residents.register(app)

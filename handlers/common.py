@@ -245,15 +245,25 @@ async def stale_button(update: Update, context: Context) -> None:
     await answer(update.callback_query, context.t("common.stale"))
 
 
+def about_erasure(update: Update) -> bool:
+    """/deleteme and its buttons: asking to be erased does not register anyone."""
+    message, query = update.message, update.callback_query
+    if message is not None:
+        words = (message.text or "").split(maxsplit=1)
+        return bool(words) and words[0].split("@", 1)[0] == "/deleteme"
+    return query is not None and (query.data or "").startswith("erase:")
+
+
 async def ensure_resident(update: Update, context: Context) -> None:
     """Group -2 guard for private chats: register the resident once, slow down floods."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != "private":
         return
     session = context.user_data
-    if session is not None and session.lang is None:
-        language = pick_language(user.language_code, context.porch.settings.default_language)
-        resident = await residents.ensure(context.porch.store, user.id, language)
+    if session is not None and session.lang is None and not about_erasure(update):
+        porch = context.porch
+        language = pick_language(user.language_code, porch.settings.default_language)
+        resident = await residents.ensure(porch.store, user.id, language, key=porch.identity_key)
         session.lang = resident.language
     if update.message is not None:
         allowed, warn = context.porch.flood.allow(user.id)

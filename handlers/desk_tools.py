@@ -21,6 +21,7 @@ BLOCK_ANSWERS = {
     BlockOutcome.NOT_BLOCKED: "unblock.not_blocked",
     BlockOutcome.NO_TIP: "block.no_tip",
     BlockOutcome.RESIDENT_GONE: "block.resident_gone",
+    BlockOutcome.DETACHED: "block.detached",
 }
 SNIPPET = 80
 

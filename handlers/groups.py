@@ -38,6 +38,7 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
             chat.id,
             status == ChatMemberStatus.MEMBER,
             default_language=porch.settings.default_language,
+            key=porch.identity_key,
         )
         return
     if chat.id == porch.officers.chat_id or chat.type == ChatType.CHANNEL:

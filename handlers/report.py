@@ -26,6 +26,7 @@ from bot import callbacks as cb
 from bot.blocks import Blocked
 from bot.tips import Draft, TooManyTips
 from handlers.common import Context, answer, ask, must_edit, parse_int, tidy
+from handlers.privacy import erase_press_handler
 from handlers.quick_tip import start_quick_tip
 from handlers.report_steps import (
     ANONYMITY,
@@ -232,7 +233,8 @@ def conversation(app: Application) -> ConversationHandler[Context]:
         ANONYMITY: [album_item, CallbackQueryHandler(on_anonymity, pattern=cb.ANONYMITY.pattern)],
         CONFIRM: [album_item, CallbackQueryHandler(on_send, pattern=cb.SEND.pattern)],
     }
-    fallbacks: Handlers = [CommandHandler("cancel", on_cancel), unusable]
+    # Erasing one's data (/deleteme, then Erase) in the middle of a report ends it.
+    fallbacks: Handlers = [CommandHandler("cancel", on_cancel), erase_press_handler(), unusable]
     return ConversationHandler(
         name="report",
         persistent=True,

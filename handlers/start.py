@@ -1,4 +1,4 @@
-"""Residents' welcome, help, privacy, language and broadcast opt-in."""
+"""Residents' welcome, help, language and broadcast opt-in (/privacy: handlers/privacy.py)."""
 
 from __future__ import annotations
 
@@ -90,11 +90,6 @@ async def on_help(update: Update, context: Context) -> None:
         )
 
 
-async def on_privacy(update: Update, context: Context) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(context.t("privacy.full"))
-
-
 async def on_language(update: Update, context: Context) -> None:
     if update.effective_message is None:
         return
@@ -136,7 +131,6 @@ async def on_cancel_idle(update: Update, context: Context) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", on_help, filters=PRIVATE))
-    app.add_handler(CommandHandler("privacy", on_privacy, filters=PRIVATE))
     app.add_handler(CommandHandler("language", on_language, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", on_cancel_idle, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_opt_in, pattern=cb.OPT_IN.loose))

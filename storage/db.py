@@ -24,6 +24,7 @@ from storage.events import EventRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
+from storage.privacy import PrivacyRepo
 from storage.residents import ResidentRepo
 from storage.tips import TipRepo
 
@@ -51,6 +52,7 @@ class Tx:
         self.canned = CannedRepo(conn, clock)
         self.escalations = EscalationRepo(conn, clock)
         self.overview = OverviewRepo(conn, clock)
+        self.privacy = PrivacyRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

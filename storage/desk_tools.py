@@ -53,6 +53,39 @@ class BlockRepo:
         cursor = await self.conn.execute("DELETE FROM blocks WHERE resident_id = ?", (resident_id,))
         return cursor.rowcount == 1
 
+    # A block that outlives the resident's erasure: keyed by a hash of their id (bot/blocks.py).
+
+    async def hold(self, resident_id: int, resident_hash: str) -> bool:
+        """Move the resident's block (if any) to its hash; False when they were not blocked."""
+        cursor = await self.conn.execute(
+            "INSERT OR REPLACE INTO erased_blocks (resident_hash, tip_id, reason, officer_id,"
+            " created_at) SELECT ?, tip_id, reason, officer_id, created_at FROM blocks"
+            " WHERE resident_id = ?",
+            (resident_hash, resident_id),
+        )
+        await self.conn.execute("DELETE FROM blocks WHERE resident_id = ?", (resident_id,))
+        return cursor.rowcount == 1
+
+    async def restore(self, resident_hash: str, resident_id: int) -> bool:
+        """The same account came back: its held block applies to its new registration."""
+        cursor = await self.conn.execute(
+            "INSERT OR IGNORE INTO blocks (resident_id, tip_id, reason, officer_id, created_at)"
+            " SELECT ?, tip_id, reason, officer_id, created_at FROM erased_blocks"
+            " WHERE resident_hash = ?",
+            (resident_id, resident_hash),
+        )
+        await self.conn.execute(
+            "DELETE FROM erased_blocks WHERE resident_hash = ?", (resident_hash,)
+        )
+        return cursor.rowcount == 1
+
+    async def lift_by_tip(self, tip_id: int) -> bool:
+        """Lift the block made from `tip_id`, held or restored to a returning account (whose
+        new registration the erased tip no longer names); False when there is none."""
+        held = await self.conn.execute("DELETE FROM erased_blocks WHERE tip_id = ?", (tip_id,))
+        restored = await self.conn.execute("DELETE FROM blocks WHERE tip_id = ?", (tip_id,))
+        return held.rowcount + restored.rowcount > 0
+
 
 class CannedRepo:
     def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:

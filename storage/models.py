@@ -104,6 +104,8 @@ class Tip:
     merged_into: int | None = None  # the primary this tip is merged into
     merged_by_name: str | None = None  # the officer who merged it (officer chat only)
     merged_tips: tuple[int, ...] = ()  # the tips merged into this one, when it is a primary
+    # Why the tip has no resident any more: "erased" (/deleteme) or "retention" (bot/retention.py).
+    detached: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -137,8 +139,8 @@ class TipMessage:
     file_id: str | None
     latitude: float | None
     longitude: float | None
-    source_chat_id: int
-    source_message_id: int
+    source_chat_id: int | None  # None once the resident is detached (erasure, retention)
+    source_message_id: int | None
     created_at: datetime
 
 

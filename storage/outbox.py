@@ -93,6 +93,21 @@ class OutboxRepo:
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
+    async def pending_cards(self, tip_id: int) -> list[OutboxRow]:
+        """A tip's cards still waiting to be posted (its first card, or one an officer opened)."""
+        async with self.conn.execute(
+            "SELECT * FROM outbox WHERE tip_id = ? AND kind = 'tip_card' AND status = 'pending'"
+            " ORDER BY id",
+            (tip_id,),
+        ) as c:
+            return [_row(r) for r in await c.fetchall()]
+
+    async def set_payload(self, row_id: int, payload: Payload) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ?",
+            (to_json(payload), to_text(self.clock.now()), row_id),
+        )
+
     async def due(self, now: float, limit: int, busy_lanes: set[str]) -> list[OutboxRow]:
         """Pending rows that may go now: the head of each lane, most urgent first."""
         async with self.conn.execute(
@@ -154,12 +169,14 @@ class OutboxRepo:
             row = await c.fetchone()
         return _row(row) if row else None
 
-    async def mark_sent(self, row_id: int, message_ids: list[list[int]]) -> None:
-        await self.conn.execute(
+    async def mark_sent(self, row_id: int, message_ids: list[list[int]]) -> bool:
+        """False when the row is gone (erased while it was in flight): nothing follows it."""
+        cursor = await self.conn.execute(
             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_ids = ?,"
             " last_error = NULL, updated_at = ? WHERE id = ?",
             (json.dumps(message_ids), to_text(self.clock.now()), row_id),
         )
+        return cursor.rowcount == 1
 
     async def record_progress(self, row_id: int, parts: list[list[int]]) -> None:
         """Remember which parts of a multi-part delivery went out, so a retry skips them."""
@@ -177,13 +194,15 @@ class OutboxRepo:
             (int(count_attempt), not_before, error, to_text(self.clock.now()), row_id),
         )
 
-    async def mark_final(self, row_id: int, status: str, error: str) -> None:
-        """End a row as 'failed' or 'unreachable', keeping the reason for officers."""
-        await self.conn.execute(
+    async def mark_final(self, row_id: int, status: str, error: str) -> bool:
+        """End a row as 'failed' or 'unreachable', keeping the reason for officers. False when
+        the row is gone (erased while it was in flight)."""
+        cursor = await self.conn.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
             " updated_at = ? WHERE id = ?",
             (status, error, to_text(self.clock.now()), row_id),
         )
+        return cursor.rowcount == 1
 
     async def counts(self) -> dict[str, int]:
         async with self.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status") as c:

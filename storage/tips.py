@@ -92,6 +92,7 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         merged_into=row["merged_into"],
         merged_by_name=row["merged_by_name"],
         merged_tips=_ids(row["merged_ids"]),
+        detached=row["detached"],
     )
 
 

@@ -626,6 +626,64 @@ async def check_escalation(tx: Tx) -> None:
     assert await tx.escalations.claim_day("stale:2026-11-20")
 
 
+# 0015: erasure and retention. A resident's follow-up may lose its source chat (NULL, which
+# 0001's NOT NULL did not allow: the table is rebuilt with its rows); a tip says why it has no
+# resident; a block can be held under a hash. Everything written before reads back unchanged.
+
+
+async def seed_erasure(conn: aiosqlite.Connection) -> None:
+    await insert(
+        conn,
+        "tips",
+        id=15,
+        resident_id=43,
+        source_key="report:43:15",
+        category="hazard",
+        description="Loose manhole cover",
+        language="en",
+        status="resolved",
+        resolved_at=WHEN,
+        created_at=WHEN,
+    )
+    for author, chat_id, message_id, text in (
+        ("resident", 43, 151, "It is still open"),
+        ("officer", OFFICERS, 152, "We sent someone"),
+    ):
+        await insert(
+            conn,
+            "tip_messages",
+            tip_id=15,
+            author=author,
+            officer_id=7 if author == "officer" else None,
+            kind="text",
+            text=text,
+            source_chat_id=chat_id,
+            source_message_id=message_id,
+            created_at=WHEN,
+        )
+
+
+async def check_erasure(tx: Tx) -> None:
+    tip = await tx.tips.get(15)
+    assert tip is not None and tip.resident_id == 43 and tip.detached is None
+    said = await tx.tips.messages(15)
+    assert [(m.author, m.source_chat_id, m.text) for m in said] == [
+        ("resident", 43, "It is still open"),
+        ("officer", OFFICERS, "We sent someone"),
+    ]
+    # The rebuilt table keeps "one row per source message" and now takes detached rows.
+    await tx.privacy.detach([15], "retention")
+    assert [m.source_chat_id for m in await tx.tips.messages(15)] == [None, OFFICERS]
+    again = await tx.tips.get(15)
+    assert again is not None and (again.resident_id, again.detached) == (None, "retention")
+    closed = await tx.privacy.closed_before(datetime(2027, 1, 1, tzinfo=UTC), 100)
+    assert 8 in closed and 15 not in closed  # resolved long ago; detached already
+    assert await tx.blocks.hold(42, "hash-of-42") and await tx.blocks.get(42) is None
+    assert await tx.blocks.restore("hash-of-42", 42)
+    block = await tx.blocks.get(42)
+    assert block is not None and block.reason == "threats"
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -639,6 +697,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     10: (seed_escalation, check_escalation),
     11: (seed_duplicates, check_duplicates),
     12: (seed_merge, check_merge),
+    15: (seed_erasure, check_erasure),
 }
 
 
@@ -655,8 +714,19 @@ def previous(version: int) -> int:
 async def test_a_database_of_every_earlier_version_migrates_with_its_data(
     tmp_path: Path, version: int
 ) -> None:
+    await climb(tmp_path, previous(version))
+
+
+async def test_a_database_of_the_current_version_reads_its_data_back(tmp_path: Path) -> None:
+    """The last step's own data, seeded at the current version (checked on the stairway once a
+    later migration exists)."""
+    await climb(tmp_path, VERSIONS[-1])
+
+
+async def climb(tmp_path: Path, at: int) -> None:
+    """Seed every stair up to version `at` at its own version, migrate to the current schema,
+    and check every stair's data through the repositories."""
     path = str(tmp_path / "old.sqlite3")
-    at = previous(version)
     conn = await connect(path)
     # Each version's data is written while the database is at that version (a later migration
     # may rename what an earlier one created: 0007 renamed safety_tips to advice).
