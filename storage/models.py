@@ -99,6 +99,10 @@ class Tip:
     rating_comment: str | None = None
     duplicate_of: int | None = None  # an open tip this one looks like (bot/duplicates.py)
     duplicate_reason: str | None = None
+    # Its forum topic in the officer chat (bot/topics.py): thread id, state, name as last set.
+    topic_id: int | None = None
+    topic_state: str | None = None
+    topic_name: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -73,6 +73,9 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         rating_comment=row["rating_comment"],
         duplicate_of=row["duplicate_of"],
         duplicate_reason=row["duplicate_reason"],
+        topic_id=row["topic_id"],
+        topic_state=row["topic_state"],
+        topic_name=row["topic_name"],
     )
 
 

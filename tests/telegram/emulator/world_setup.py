@@ -198,6 +198,26 @@ class WorldSetupMixin:
             _keep_general(chat)
         self._changed()
 
+    def user_creates_topic(self, user: int | User, chat_id: int, name: str) -> int:
+        """A member opens a topic of their own in a forum; returns its thread id."""
+        chat = self.chats[chat_id]
+        if not chat.is_forum:
+            raise ValueError("topics exist only in forums")
+        person = self._user(user)
+        note = self._store(
+            chat,
+            person.as_dict(),
+            {"forum_topic_created": {"name": name, "icon_color": 7322096}},
+            service=True,
+        )
+        note.raw["message_thread_id"] = note.message_id
+        note.raw["is_topic_message"] = True
+        chat.topics[note.message_id] = name
+        chat.topic_creators[note.message_id] = person.id
+        if self._bot_sees(chat, note):
+            self._emit("message", note.to_json())
+        return note.message_id
+
     def user_closes_topic(self, user: int | User, chat_id: int, message_thread_id: int) -> None:
         """An officer closes a topic by hand (a service message the bot sees as an update)."""
         chat = self.chats[chat_id]
