@@ -29,6 +29,11 @@ from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
+# Of a forum's minute, ordinary cards leave this much more to urgent ones. In a plain chat the
+# budget (bot/budget.py) keeps 2 messages of every minute that ordinary cards may not use and
+# urgent cards may: two urgent tips. In a forum an urgent tip is two messages (its topic, then
+# its card), so ordinary cards leave 2 more: still two urgent tips a minute.
+FORUM_SPARE = 2
 MAX_PER_LIST = 30  # lines of one list: well inside 4,096 characters and 100 buttons
 FIRST_WORDS = 60
 
@@ -112,11 +117,13 @@ class SurgeGate:
         self._owed = {lane: owed for lane, owed in self._owed.items() if lane in busy}
         for chat in sorted({row.chat_id for row in cards}):
             mine = [row for row in cards if row.chat_id == chat]
-            room = self._room(chat, busy)
+            # A forum card also leaves room for an urgent one's topic and card.
+            spare = FORUM_SPARE if any(cost(row) > 1 for row in mine) else 0
+            room = self._room(chat, busy) - spare
             need = max(cost(row) for row in mine)
             if room < need:  # not even one card fits: wait for room, spending nothing
                 self._held.setdefault(chat, set()).update(row.lane for row in mine)
-                self._need[chat] = need
+                self._need[chat] = need + spare
                 continue
             async with self.store.read() as tx:
                 waiting = await tx.outbox.waiting_cards(chat, now, busy)
