@@ -178,10 +178,12 @@ async def run(args: argparse.Namespace) -> int:
     casts = None
     if not args.skip_broadcast:
         casts = await run_broadcasts(args.broadcast, args.broadcast_timeout)
-    flood = None
+    flood = forum_flood = None
     if not args.skip_surge:
         _progress("a surge of 40 tips against the officer chat's 20 a minute (about 70 s)")
         flood = await surge.surge()
+        _progress("the same surge in a forum officer chat, a topic per tip (about 70 s)")
+        forum_flood = await surge.surge(forum=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nPorchlight benchmark — {now}")
     print(
@@ -209,6 +211,12 @@ async def run(args: argparse.Namespace) -> int:
         print()
         print("\n".join(surge.verdicts(flood)))
         failed |= len(flood.visible) < len(flood.filed)
+    if forum_flood is not None:
+        print("\n## The same surge in a forum officer chat (a topic per tip)\n")
+        print(surge.table(forum_flood))
+        print()
+        print("\n".join(surge.verdicts(forum_flood)))
+        failed |= len(forum_flood.visible) < len(forum_flood.filed)
     print(f"\nPeak RSS overall: {_rss()}")
     print(f"(bench took {time.monotonic() - started:.1f} s)")
     return 1 if failed else 0

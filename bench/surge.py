@@ -4,6 +4,8 @@ Why: the officer chat is a group, so a burst of tips cannot all arrive as cards 
 measure what officers live through: when each tip becomes visible (a full card or a line of a
 surge list), how late urgent cards are, how long an officer's command waits, how many
 officer-chat messages a tip costs, and that nothing is lost, doubled or refused with 429.
+With `forum=True` the officer chat has topics: each card opens its tip's topic first, which
+posts a service message that spends the same 20 a minute.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SurgeResult:
     officer_answer_s: float | None = None
     officer_messages: int = 0
     too_many_requests: int = 0
+    forum: bool = False
+    topics: int = 0  # forum topics created (each one a service message in the group)
 
     @property
     def cleared_s(self) -> float:
@@ -89,14 +93,16 @@ async def _file(world: World, number: int, urgent: bool) -> int:
     return filed.tip.id
 
 
-async def surge(count: int = 40, over: float = 60.0, deadline: float = 300.0) -> SurgeResult:
+async def surge(
+    count: int = 40, over: float = 60.0, deadline: float = 300.0, *, forum: bool = False
+) -> SurgeResult:
     """`count` tips spread over `over` seconds (every 8th urgent); an officer's /help halfway."""
-    result = SurgeResult(count, over)
+    result = SurgeResult(count, over, forum=forum)
     emu = BotApiEmulator()
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-surge-") as tmp:
-            world = World(emu, Path(tmp))
+            world = World(emu, Path(tmp), forum=forum)
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             world.overrides["rate_limit_per_second"] = 30
             world.overrides["rate_limit_group_per_minute"] = 20
@@ -130,6 +136,7 @@ async def surge(count: int = 40, over: float = 60.0, deadline: float = 300.0) ->
                 await asyncio.sleep(POLL)
             await world.stop_bot(kill_deliveries=True)
             result.officer_messages = len(emu.bot_messages(chat))
+            result.topics = len(emu.chat(chat).topics)
             result.too_many_requests = sum(1 for c in emu.calls if c.error_code == 429)
     finally:
         await emu.stop()
@@ -153,6 +160,8 @@ def table(r: SurgeResult) -> str:
         ),
         ("429 answers", str(r.too_many_requests)),
     ]
+    if r.forum:
+        rows.insert(-1, ("forum topics created", f"{r.topics} (one service message each)"))
     width = max(len(name) for name, _ in rows)
     lines = ["| what | result |", "|---|---|"]
     lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]

@@ -13,6 +13,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    ChatFullInfo,
     LinkPreviewOptions,
     Update,
 )
@@ -28,6 +29,7 @@ from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
+from bot.forum_sending import ForumTopics
 from bot.i18n import plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
@@ -113,14 +115,26 @@ def mode(settings: Settings) -> str:
     )
 
 
-async def announce(app: PorchApp, settings: Settings) -> None:
+async def officer_chat(app: PorchApp) -> ChatFullInfo | TelegramError:
+    """The officer chat as Telegram describes it at start: whether it is a forum (each tip
+    then gets a topic, bot/forum.py) is learnt here, before the outbox drains."""
+    porch = porch_of(app)
+    try:
+        chat = await app.bot.get_chat(porch.settings.officer_chat_id)
+    except TelegramError as error:
+        return error
+    porch.officers.forum.observe(bool(chat.is_forum))
+    return chat
+
+
+async def announce(app: PorchApp, settings: Settings, seen: ChatFullInfo | TelegramError) -> None:
     """The start line: who the bot is, where officers are, how updates arrive."""
     chat_id = settings.officer_chat_id
-    try:
-        chat = await app.bot.get_chat(chat_id)
-        officers = f'officer chat {chat_id} "{chat.title}"'
-    except TelegramError as error:
-        officers = f"officer chat {chat_id} (not visible to the bot: {error}; run porchlight check)"
+    if isinstance(seen, TelegramError):
+        officers = f"officer chat {chat_id} (not visible to the bot: {seen}; run porchlight check)"
+    else:
+        topics = ", a forum: a topic per tip" if seen.is_forum else ""
+        officers = f'officer chat {chat_id} "{seen.title}"{topics}'
     start_log.info("Starting Porchlight as @%s; %s; %s", app.bot.username, officers, mode(settings))
 
 
@@ -156,10 +170,14 @@ async def _post_init(app: PorchApp) -> None:
         else None
     )
     render_card = functools.partial(desk.current_card, porch.store, porch.officers)
-    porch.drainer = Drainer(porch.store, app.bot, surge=surge, render_card=render_card)
+    seen = await officer_chat(app)
+    topics = ForumTopics(porch.store, app.bot, porch.officers)
+    porch.drainer = Drainer(
+        porch.store, app.bot, surge=surge, render_card=render_card, topics=topics
+    )
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
-    await announce(app, porch.settings)
+    await announce(app, porch.settings, seen)
 
 
 async def set_command_menus(app: PorchApp, settings: Settings) -> None:

@@ -10,8 +10,11 @@ so this is where one retry policy and one flood budget can serve handlers and th
   *Duplicates:* a send that timed out may have reached Telegram (the Bot API has no idempotency
   key), so retrying it can show a message twice. We retry anyway: a prompt or an answer seen
   twice costs a resident a second of reading; a prompt never seen costs the whole conversation.
+  The exception is a forum topic's creation (AT_MOST_ONCE): a second topic for one tip would
+  stay in the officers' topic list, so an unanswered creation is not repeated (bot/forum.py).
 - **Flood budget.** Only calls that post a message spend it (Telegram's limits count messages,
-  not edits, reactions, button answers or membership look-ups): an even pace overall (30 a
+  not edits, reactions, button answers or membership look-ups; a forum topic's creation or
+  change posts a service message, so it counts): an even pace overall (30 a
   second) and at most 20 in any minute per group. Waiting sends are served by priority: people
   waiting for an answer (priority 0, every interactive call) first, then the outbox by its row
   priority. In a group, cards and other queued work may not use the last few messages of the
@@ -35,7 +38,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram._utils.types import JSONDict
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -73,8 +76,29 @@ def seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+# Forum topic changes post a service message in the group ("… created the topic"), so they
+# spend its per-minute budget like a message.
+TOPIC_CHANGES = frozenset(
+    {"createForumTopic", "editForumTopic", "closeForumTopic", "reopenForumTopic"}
+)
+# Calls that must not be repeated when they may have reached Telegram: a second topic for one
+# tip is worse than none (bot/forum.py).
+AT_MOST_ONCE = frozenset({"createForumTopic"})
+
+
+def may_have_happened(error: NetworkError) -> bool:
+    """Whether a failed call may still have been carried out: no answer came (a timeout, a
+    connection lost after the request went out). A 5xx is Telegram answering that it failed,
+    and a refused connection never carried a request."""
+    if isinstance(error, TimedOut):
+        return True
+    return error.message.startswith("httpx.") and "ConnectError" not in error.message
+
+
 def _spends(endpoint: str, data: dict[str, Any]) -> int:
     """How many messages a call posts (what Telegram's flood limits count)."""
+    if endpoint in TOPIC_CHANGES:
+        return 1
     if endpoint == "sendMediaGroup":
         media = data.get("media")
         return len(media) if isinstance(media, list) else 1
@@ -183,12 +207,12 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         window = self._window(chat_id)
         return window.room(priority, now) if window is not None else 1_000_000
 
-    def next_room(self, chat_id: int, priority: int) -> float:
-        """Seconds until a message of `priority` may go to `chat_id`."""
+    def next_room(self, chat_id: int, priority: int, count: int = 1) -> float:
+        """Seconds until `count` messages of `priority` may go to `chat_id`."""
         now = self.clock()
         blocked = max(0.0, self._blocked.get(chat_id, 0.0) - now)
         window = self._window(chat_id)
-        return max(blocked, window.delay(priority, 1, now) if window is not None else 0.0)
+        return max(blocked, window.delay(priority, count, now) if window is not None else 0.0)
 
     def nudge(self) -> None:
         """Look at the waiting sends again now (after the clock was moved)."""
@@ -226,6 +250,8 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
                 raise
             except NetworkError as error:  # 5xx, timeouts, connection errors
                 if attempt >= self.policy.attempts:
+                    raise
+                if endpoint in AT_MOST_ONCE and may_have_happened(error):
                     raise
                 delay = self.policy.backoff * 2 ** (attempt - 1)
                 log.debug(

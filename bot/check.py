@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot
+from telegram import Bot, ChatMember
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
@@ -104,7 +104,23 @@ async def _check_telegram(settings: Settings, report: Report) -> None:
                 "mode on it cannot see officers' plain replies. Group settings → "
                 f"Administrators → Add administrator → @{me.username}",
             )
+    if chat.is_forum:
+        _check_topics(report, member, me.username)
     await bot.shutdown()
+
+
+def _check_topics(report: Report, member: ChatMember, username: str | None) -> None:
+    """A forum officer chat gives each tip a topic: creating, renaming and closing them needs
+    the *manage topics* right (without it tips go to the General topic)."""
+    if member.status == ChatMemberStatus.OWNER or getattr(member, "can_manage_topics", False):
+        report.say(OK, "the officer chat is a forum and the bot may manage topics: a topic per tip")
+    else:
+        report.say(
+            PROBLEM,
+            "the officer chat is a forum but the bot may not manage topics, so tips would go "
+            "to the General topic: Group settings → Administrators → "
+            f"@{username} → Manage topics",
+        )
 
 
 async def _check_database(settings: Settings, report: Report) -> None:

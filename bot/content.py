@@ -5,6 +5,7 @@ A content is a dict with a `type` and the fields that type needs:
   location  latitude, longitude       album  items: [{type, file_id}] (2–10, one media family)
   reaction  message_id, emoji
   card_edit tip_id                    (the tip's card edited to its state when sent)
+  topic     tip_id                    (the tip's forum topic opened, once, before its card)
   reaction  message_id, emoji       pin, unpin  message_id? (else the message replied to)
 `html` and `caption` are HTML already escaped by the caller (see bot.i18n).
 """
@@ -30,6 +31,15 @@ def visible_length(html_text: str) -> int:
     """Length as Telegram counts it after parsing our HTML: UTF-16 code units of the text."""
     plain = html.unescape(_TAG.sub("", html_text))
     return len(plain.encode("utf-16-le")) // 2
+
+
+def first_words(text: str, limit: int) -> str:
+    """The start of a resident's text on one line, cut at a word, for lists and titles."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut + "…"
 
 
 def text(html_text: str, buttons: list[list[tuple[str, str]]] | None = None) -> Content:

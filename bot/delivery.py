@@ -32,11 +32,13 @@ from telegram.ext import ExtBot
 
 from bot.budget import SendOptions, not_modified, seconds
 from bot.content import Content
+from bot.forum import TOPIC_STEP
+from bot.forum_sending import ForumTopics, Place, TopicGone, topic_gone
 from bot.sending import markup, send_content
 from bot.surge import SurgeGate
 from storage import Store, Tx
 from storage.models import OutboxRow
-from storage.outbox import NewDelivery
+from storage.outbox import PRIORITY_TIP, NewDelivery
 from storage.payload import FollowUp, Payload
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Drainer:
         *,
         surge: SurgeGate | None = None,
         render_card: CardRenderer | None = None,
+        topics: ForumTopics | None = None,
         concurrency: int = 8,
         retry_base: float = 1.0,
         max_attempts: int = 8,
@@ -76,6 +79,7 @@ class Drainer:
         self.bot = bot
         self.surge = surge
         self.render_card = render_card
+        self.topics = topics
         self.concurrency = concurrency
         self.retry_base = retry_base
         self.max_attempts = max_attempts
@@ -139,7 +143,7 @@ class Drainer:
                 if free > 0:
                     busy = self._busy_lanes
                     if self.surge is not None:
-                        busy = busy | self.surge.held_lanes()
+                        busy = busy | self.surge.held_lanes(self._busy_lanes)
                     async with self.store.read() as tx:
                         rows = await tx.outbox.due(now, free, busy)
                         # With every slot filled, finishing sends wake us; otherwise a
@@ -178,6 +182,9 @@ class Drainer:
             await self._unreachable(row, str(error))
         except ChatMigrated as error:
             await self._migrated(row, error.new_chat_id)
+        except TopicGone as gone:
+            assert self.topics is not None  # only its calls raise it
+            await self.topics.recreate(row, gone)
         except BadRequest as error:
             if row.chat_id > 0 and "chat not found" in str(error).lower():
                 await self._unreachable(row, str(error))
@@ -212,38 +219,73 @@ class Drainer:
             reply_to = tip.card_message_id if tip else None
         contents = payload.contents
         parts: list[list[int]] = [list(part) for part in row.message_ids]
+        place = await self.topics.place(row, payload) if self.topics is not None else None
         for content in contents[len(parts) :]:
             options = SendOptions(priority=row.priority, durable=True)
+            part: list[int] = []
             if content["type"] == "card_edit":
                 await self._edit_card(row, content["tip_id"], options)
-                parts.append([])
-                continue
-            parts.append(await send_content(self.bot, row.chat_id, content, reply_to, options))
+            elif content["type"] == TOPIC_STEP:
+                place = await self._open_topic(content["tip_id"], options)
+            else:
+                part = await self._send_one(row, content, reply_to, options, place)
+            parts.append(part)
             if len(contents) > 1 and len(parts) < len(contents):
                 async with self.store.transaction() as tx:
                     await tx.outbox.record_progress(row.id, parts)
         return parts
 
+    async def _open_topic(self, tip_id: int, options: SendOptions) -> Place | None:
+        """A card's first step in a forum: the tip's topic, opened once (bot/forum.py)."""
+        thread = await self.topics.open(tip_id, options) if self.topics is not None else None
+        return Place(tip_id, thread) if thread is not None else None
+
+    async def _send_one(
+        self,
+        row: OutboxRow,
+        content: Content,
+        reply_to: int | None,
+        options: SendOptions,
+        place: Place | None,
+    ) -> list[int]:
+        """One content, into the tip's topic when it has one; a deleted topic is said so."""
+        thread = place.thread if place is not None else None
+        try:
+            return await send_content(self.bot, row.chat_id, content, reply_to, options, thread)
+        except BadRequest as error:
+            if place is not None and topic_gone(error):
+                raise TopicGone(place.tip_id, place.thread) from error
+            raise
+
     async def _edit_card(self, row: OutboxRow, tip_id: int, options: SendOptions) -> None:
-        """Edit a tip's card to its state now. A later edit waiting in the lane makes this one
-        pointless (a burst of presses is one edit); an edit to identical content is harmless."""
+        """Edit a tip's card to its state now, then its forum topic's name and state. A later
+        edit waiting in the lane makes this one pointless (a burst of presses is one edit); an
+        edit to identical content is harmless. The card first: it is free and officers are
+        looking at it; a topic change spends the group's budget, at a card's priority."""
         async with self.store.read() as tx:
             superseded = await tx.outbox.superseded(row)
-        card = None if superseded or self.render_card is None else await self.render_card(tip_id)
-        if card is None:
+        if superseded:
             return
-        message_id, body = card
-        try:
-            await self.bot.edit_message_text(
-                body["html"],
-                chat_id=row.chat_id,
-                message_id=message_id,
-                reply_markup=markup(body),
-                rate_limit_args=options,
-            )
-        except BadRequest as error:
-            if not not_modified(error):
-                raise
+        card = None if self.render_card is None else await self.render_card(tip_id)
+        refused: BadRequest | None = None
+        if card is not None:
+            message_id, body = card
+            try:
+                await self.bot.edit_message_text(
+                    body["html"],
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    reply_markup=markup(body),
+                    rate_limit_args=options,
+                )
+            except BadRequest as error:
+                if not not_modified(error):
+                    refused = error  # the card deleted with its topic? the topic tells
+        if self.topics is not None:
+            later = SendOptions(priority=max(options.priority, PRIORITY_TIP), durable=True)
+            await self.topics.sync(tip_id, later)
+        if refused is not None:
+            raise refused
 
     async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:
         """Record a delivery. Sends that finish together are recorded in one transaction (a

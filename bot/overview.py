@@ -61,13 +61,15 @@ STATUSES = {
 }
 
 
-def card_link(chat_id: int, message_id: int | None) -> str | None:
-    """A link to a message of a supergroup (https://t.me/c/<internal id>/<message id>); a
-    basic group's messages have no link."""
+def card_link(chat_id: int, message_id: int | None, topic: int | None = None) -> str | None:
+    """A link to a message of a supergroup (https://t.me/c/<internal id>/<message id>, with
+    the forum topic's thread id before the message id when it is in one); a basic group's
+    messages have no link. A topic's own id (its first message) links to the topic."""
     text = str(chat_id)
     if message_id is None or not text.startswith("-100"):
         return None
-    return f"https://t.me/c/{text[4:]}/{message_id}"
+    within = f"{topic}/" if topic is not None and topic != message_id else ""
+    return f"https://t.me/c/{text[4:]}/{within}{message_id}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ async def open_tips(store: Store, officers: OfficerChat) -> Listing:
 def _line(tip: Tip, officers: OfficerChat, now: datetime) -> str:
     lang = officers.language
     ref = f"<b>#{tip.id}</b>"
-    link = card_link(officers.chat_id, tip.card_message_id)
+    topic = tip.topic_id if officers.forum.on else None
+    link = card_link(officers.chat_id, tip.card_message_id, topic)
     if link is not None:
         ref = f'<a href="{link}">#{tip.id}</a>'
     status = translate(lang, STATUSES[tip.status]) if tip.status in STATUSES else tip.status

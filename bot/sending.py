@@ -49,9 +49,15 @@ def _button(label: str, data: str) -> InlineKeyboardButton:
 
 
 async def send_content(
-    bot: ExtBot[Any], chat_id: int, content: Content, reply_to: int | None, options: SendOptions
+    bot: ExtBot[Any],
+    chat_id: int,
+    content: Content,
+    reply_to: int | None,
+    options: SendOptions,
+    thread: int | None = None,
 ) -> list[int]:
-    """One content → Telegram. Media is re-sent by file id: a copy, never a forward."""
+    """One content → Telegram. Media is re-sent by file id: a copy, never a forward. `thread`
+    is the forum topic it goes into (None: the chat itself, or a forum's General topic)."""
     kind = content["type"]
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
@@ -61,6 +67,7 @@ async def send_content(
         sent = await bot.send_message(
             chat_id,
             content["html"],
+            message_thread_id=thread,
             reply_parameters=reply,
             reply_markup=markup(content),
             rate_limit_args=options,
@@ -70,13 +77,18 @@ async def send_content(
             chat_id,
             latitude=content["latitude"],
             longitude=content["longitude"],
+            message_thread_id=thread,
             reply_parameters=reply,
             rate_limit_args=options,
         )
     elif kind == "album":
         media = [INPUT_MEDIA[item["type"]](media=item["file_id"]) for item in content["items"]]
         sent = await bot.send_media_group(
-            chat_id, media=media, reply_parameters=reply, rate_limit_args=options
+            chat_id,
+            media=media,
+            message_thread_id=thread,
+            reply_parameters=reply,
+            rate_limit_args=options,
         )
     elif kind in ("pin", "unpin"):
         target = content.get("message_id") or reply_to
@@ -95,6 +107,7 @@ async def send_content(
         sent = await method(
             chat_id,
             content["file_id"],
+            message_thread_id=thread,
             reply_parameters=reply,
             reply_markup=markup(content),
             **extra,

@@ -7,7 +7,9 @@ for many minutes. Instead, while the budget is spent, ordinary cards wait in the
 there is room again and more cards wait than fit, they go out as one list — reference, category
 and first words of each, with an Open button that posts the full card at once (as an answer to
 an officer, ahead of every queued card). Urgent tips are never listed and never held back: their
-cards always go first, in full.
+cards always go first, in full. In a forum a card opens its tip's topic first, which costs a
+message too (the topic's service message): such a card counts twice, and a listed tip gets its
+topic when an officer opens it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 
 from bot import callbacks, content
 from bot.budget import TelegramBudget
+from bot.forum import has_topic_step
 from bot.i18n import translate
 from bot.tips import CATEGORIES, OfficerChat
 from storage import Store, Tx
@@ -26,6 +29,11 @@ from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
+# Of a forum's minute, ordinary cards leave this much more to urgent ones. In a plain chat the
+# budget (bot/budget.py) keeps 2 messages of every minute that ordinary cards may not use and
+# urgent cards may: two urgent tips. In a forum an urgent tip is two messages (its topic, then
+# its card), so ordinary cards leave 2 more: still two urgent tips a minute.
+FORUM_SPARE = 2
 MAX_PER_LIST = 30  # lines of one list: well inside 4,096 characters and 100 buttons
 FIRST_WORDS = 60
 
@@ -35,12 +43,11 @@ def waits_for_room(row: OutboxRow) -> bool:
     return row.kind == "tip_card" and row.priority > PRIORITY_URGENT
 
 
-def first_words(text: str, limit: int = FIRST_WORDS) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
-    return cut + "…"
+def cost(row: OutboxRow) -> int:
+    """Messages a card spends of the group's budget: a forum topic's creation is one more."""
+    payload = row.payload
+    left = payload.contents[len(row.message_ids) :] if payload is not None else ()
+    return 1 + int(has_topic_step(left))
 
 
 def list_delivery(tips: list[Tip], officers: OfficerChat) -> NewDelivery:
@@ -50,7 +57,7 @@ def list_delivery(tips: list[Tip], officers: OfficerChat) -> NewDelivery:
     buttons: list[tuple[str, str]] = []
     for tip in tips:
         category = translate(lang, CATEGORIES.get(tip.category, CATEGORIES["other"]))
-        words = first_words(tip.description)  # translate() escapes it
+        words = content.first_words(tip.description, FIRST_WORDS)  # translate() escapes it
         lines.append(translate(lang, "surge.line", ref=tip.id, category=category, words=words))
         buttons.append(
             (translate(lang, "surge.open", ref=tip.id), callbacks.OPEN.build(callbacks.Ref(tip.id)))
@@ -73,19 +80,33 @@ class SurgeGate:
         self.budget = budget
         self.officers = officers
         self._held: dict[int, set[str]] = {}
+        self._need: dict[int, int] = {}  # room a held chat needs for one card (its topic too)
+        # Forum cards admitted and still in flight, by lane: (chat, messages). Between opening
+        # the topic and posting the card such a row commits (waking the drainer) before it has
+        # spent the budget: what it will spend is kept aside until it is done.
+        self._owed: dict[str, tuple[int, int]] = {}
 
-    def held_lanes(self) -> set[str]:
-        """Lanes of cards waiting for room; a chat with room again is released."""
+    def _room(self, chat: int, busy: set[str]) -> int:
+        owed = sum(n for lane, (owner, n) in self._owed.items() if owner == chat and lane in busy)
+        return self.budget.room(chat, PRIORITY_TIP) - owed
+
+    def held_lanes(self, busy: set[str] | None = None) -> set[str]:
+        """Lanes of cards waiting for room; a chat with room again is released. `busy`: the
+        lanes in flight now."""
         for chat in list(self._held):
-            if self.budget.room(chat, PRIORITY_TIP) > 0:
+            if self._room(chat, busy or set()) >= self._need.get(chat, 1):
                 del self._held[chat]
         return set().union(*self._held.values()) if self._held else set()
 
     def next_look(self) -> float:
-        """Seconds until a held chat may have room again."""
-        return min(
-            (self.budget.next_room(chat, PRIORITY_TIP) for chat in self._held), default=math.inf
-        )
+        """Seconds until a held chat may have room again (a chat that waits only for forum
+        cards in flight needs no timer: each one's end wakes the drainer)."""
+        times = []
+        for chat in self._held:
+            need = self._need.get(chat, 1)
+            if self.budget.room(chat, PRIORITY_TIP) < need:
+                times.append(self.budget.next_room(chat, PRIORITY_TIP, need))
+        return min(times, default=math.inf)
 
     async def admit(self, rows: list[OutboxRow], now: float, busy: set[str]) -> list[OutboxRow]:
         """The rows to send now: cards without room are held, too many waiting become a list."""
@@ -93,16 +114,22 @@ class SurgeGate:
         if not cards:
             return rows
         admitted = [row for row in rows if not waits_for_room(row)]
+        self._owed = {lane: owed for lane, owed in self._owed.items() if lane in busy}
         for chat in sorted({row.chat_id for row in cards}):
             mine = [row for row in cards if row.chat_id == chat]
-            room = self.budget.room(chat, PRIORITY_TIP)
-            if room == 0:
+            # A forum card also leaves room for an urgent one's topic and card.
+            spare = FORUM_SPARE if any(cost(row) > 1 for row in mine) else 0
+            room = self._room(chat, busy) - spare
+            need = max(cost(row) for row in mine)
+            if room < need:  # not even one card fits: wait for room, spending nothing
                 self._held.setdefault(chat, set()).update(row.lane for row in mine)
+                self._need[chat] = need + spare
                 continue
             async with self.store.read() as tx:
                 waiting = await tx.outbox.waiting_cards(chat, now, busy)
-            if len(waiting) <= room:
+            if sum(cost(row) for row in waiting) <= room:
                 admitted.extend(mine)
+                self._owed.update((row.lane, (chat, cost(row))) for row in mine if cost(row) > 1)
             else:
                 await self._list(waiting)
         return admitted

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 
 from bot import callbacks as cb
-from bot import content, duplicates
+from bot import content, duplicates, forum
 from bot.blocks import Blocked
 from bot.categories import CATEGORIES
 from bot.config import SUPPORTED_LANGUAGES
@@ -92,11 +92,13 @@ def reporter_name(first: str | None, last: str | None, username: str | None) -> 
 
 @dataclass(frozen=True)
 class OfficerChat:
-    """Where tips go and how officers read them."""
+    """Where tips go and how officers read them; `forum` says whether the chat has topics now
+    (learnt from Telegram while the bot runs, see bot/forum.py)."""
 
     chat_id: int
     language: str
     zone: ZoneInfo
+    forum: forum.ForumMode = field(default_factory=forum.ForumMode, compare=False)
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,13 @@ def duplicate_line(tip: Tip, lang: str) -> str:
     return translate(lang, "card.duplicate_place", ref=reason.tip_id)
 
 
-def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) -> list[str]:
+def card_texts(
+    tip: Tip, officers: OfficerChat, alert: Broadcast | None = None, *, in_topic: bool = False
+) -> list[str]:
     """The card's HTML, split when the description is too long for one message.
 
     Built from the tip's officer view: the resident appears only by the name they chose to
-    share, never by id or username.
+    share, never by id or username. In the tip's own forum topic the hint says to write there.
     """
     lang = officers.language
     lines = []
@@ -231,7 +235,7 @@ def card_texts(tip: Tip, officers: OfficerChat, alert: Broadcast | None = None) 
     lines.extend(desk_lines(tip, officers))
     grouped = tip.merged_into is not None or bool(tip.merged_tips)
     hint = N_("card.reply_hint_group") if grouped else N_("card.reply_hint")
-    lines.append(translate(lang, hint))
+    lines.append(translate(lang, N_("card.topic_hint") if in_topic else hint))
     header = "\n".join(lines)
     description = tip.description or translate(lang, "card.no_description")
     whole = header + "\n\n" + html.escape(description, quote=False)
@@ -303,10 +307,14 @@ def desk_buttons(tip: Tip, officers: OfficerChat) -> list[list[tuple[str, str]]]
 
 
 def card_content(
-    tip: Tip, officers: OfficerChat, alert: Broadcast | None = None
+    tip: Tip, officers: OfficerChat, alert: Broadcast | None = None, *, in_topic: bool | None = None
 ) -> content.Content:
-    """The card's first message as it is now, buttons included (sent, or edited in place)."""
-    return content.text(card_texts(tip, officers, alert)[0], desk_buttons(tip, officers))
+    """The card's first message as it is now, buttons included (sent, or edited in place: in
+    the tip's topic when it has one)."""
+    if in_topic is None:
+        in_topic = officers.forum.on and tip.topic_id is not None
+    texts = card_texts(tip, officers, alert, in_topic=in_topic)
+    return content.text(texts[0], desk_buttons(tip, officers))
 
 
 def tip_priority(tip: Tip) -> int:
@@ -322,8 +330,10 @@ def card_delivery(
     priority: int | None = None,
     dedupe_key: str | None = None,
 ) -> NewDelivery:
-    """The card row; its location pin and media follow it as replies once it is sent."""
-    texts = card_texts(tip, officers, alert)
+    """The card row; its location pin and media follow it as replies once it is sent. In a
+    forum the row first opens the tip's topic (bot/forum.py), and everything goes there."""
+    in_topic = officers.forum.on and tip.topic_state != "unknown"
+    texts = card_texts(tip, officers, alert, in_topic=in_topic)
     lane = f"tip:{tip.id}"
     priority = tip_priority(tip) if priority is None else priority
     link = JoinThread(tip.id, "card")
@@ -344,7 +354,15 @@ def card_delivery(
         priority=priority,
         tip_id=tip.id,
         dedupe_key=dedupe_key,
-        payload=Payload((card_content(tip, officers, alert),), link=link, set_card=True, then=then),
+        payload=Payload(
+            (
+                *([forum.topic_step(tip.id)] if in_topic else []),
+                card_content(tip, officers, alert, in_topic=in_topic),
+            ),
+            link=link,
+            set_card=True,
+            then=then,
+        ),
     )
 
 

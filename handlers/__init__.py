@@ -72,11 +72,14 @@ def worth_handling(update: object, officer_chat_id: int) -> bool:
 
 
 def register(app: Application, officer_chat_id: int) -> None:
-    # Group -3: guards that run before anything else (resident registration, flood control).
+    # Group -4: every update from the officer chat says whether it is a forum now (a topic per
+    # tip, bot/forum.py); nothing is answered here.
+    app.add_handler(TypeHandler(Update, officers.on_officer_chat_seen), group=-4)
+    # Group -3: guards that run before any answer (resident registration, flood control).
     app.add_handler(TypeHandler(Update, ensure_resident), group=-3)
     # Group -2: the officer gate (handlers/gate.py) stops every officer-only update from a
-    # non-officer; replies to a tip's thread are relayed (and go no further, whatever
-    # conversation the officer is in).
+    # non-officer; replies to a tip's thread, and messages in a tip's forum topic, are relayed
+    # (and go no further, whatever conversation the officer is in).
     officers.register_guards(app, officer_chat_id)
     # Group -1: a prompt Telegram kept refusing is repeated at the person's next message.
     app.add_handler(TypeHandler(Update, repeat_lost_prompt), group=-1)

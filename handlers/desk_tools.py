@@ -9,10 +9,10 @@ from telegram import Message, Update
 from telegram.ext import Application, CommandHandler
 from telegram.ext import filters as f
 
-from bot import blocks, canned, relay
+from bot import blocks, canned
 from bot.blocks import BlockOutcome
 from handlers.common import Context, parse_ref
-from handlers.officers import officer_t
+from handlers.officers import officer_t, tip_of
 
 BLOCK_ANSWERS = {
     BlockOutcome.BLOCKED: "block.done",
@@ -32,17 +32,14 @@ def _arguments(message: Message) -> str:
 
 
 async def _replied_link(context: Context, message: Message) -> tuple[int, str] | None:
-    """(tip, role) of the thread message `message` replies to (a note is officers' own: no
-    tip)."""
-    replied = message.reply_to_message
-    if replied is None:
-        return None
-    link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
-    return (link.tip_id, link.role) if link is not None and link.role != "note" else None
+    """(tip, role) of the thread message `message` replies to, or of the forum topic it is
+    written in (a note is officers' own: no tip)."""
+    found = await tip_of(context, message)
+    return found if found is not None and found[1] != "note" else None
 
 
 async def _replied_tip(context: Context, message: Message) -> int | None:
-    """The tip whose thread `message` replies to."""
+    """The tip whose thread `message` replies to, or whose forum topic it is written in."""
     found = await _replied_link(context, message)
     return found[0] if found is not None else None
 

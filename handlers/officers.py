@@ -2,6 +2,11 @@
 
 Only members of the officer chat act as officers. A reply to a message of a tip's thread is
 relayed; a reply that starts with /note is kept internal; anything else is officers' own talk.
+In a forum (bot/forum.py), a message written in a tip's topic is about that tip without any
+reply: relayed, or a note with /note. There too, a reply to something that is not the tip's
+(a colleague's message, a note, one of the bot's questions) stays among officers. Messages in
+General or in a topic that is no tip's are officers' talk; service messages and other bots'
+messages are never relayed.
 """
 
 from __future__ import annotations
@@ -45,11 +50,17 @@ def officer_t(context: Context, key: str, **values: object) -> str:
     return translate(context.porch.officers.language, key, **values)
 
 
-async def _tip_of_reply(context: Context, message: Message) -> tuple[int, str] | None:
+async def tip_of(context: Context, message: Message) -> tuple[int, str] | None:
+    """(tip id, role) of what a message of the officer chat is about: the message it replies
+    to, or else the tip's forum topic it was written in (role "topic"). In a topic, Telegram
+    shows every message as a reply to the topic's first message: that is no reply of the
+    officer's."""
+    topic = message.message_thread_id if message.is_topic_message else None
     replied = message.reply_to_message
-    if replied is None:
+    target = replied.message_id if replied is not None and replied.message_id != topic else topic
+    if target is None:
         return None
-    link = await relay.thread_link(context.porch.store, message.chat.id, replied.message_id)
+    link = await relay.thread_link(context.porch.store, message.chat.id, target)
     return (link.tip_id, link.role) if link else None
 
 
@@ -59,9 +70,9 @@ async def on_officer_reply(update: Update, context: Context) -> None:
     that conversation's answer. Any other reply carries on to group 0, where a conversation
     takes it exactly like a plain message (an answer to its prompt) or nobody does."""
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    if message is None or user is None or user.is_bot:
         return
-    found = await _tip_of_reply(context, message)
+    found = await tip_of(context, message)
     if found is None or found[1] == "note":
         return  # not for a resident: a conversation's answer, or officers' own talk
     await _relay(update, context, message, user, found)
@@ -96,7 +107,7 @@ async def on_note(update: Update, context: Context) -> None:
     message, user = update.effective_message, context.officer
     if message is None or user is None:
         return
-    tip = await _tip_of_reply(context, message)
+    tip = await tip_of(context, message)
     parts = (message.text or "").split(maxsplit=1)
     text = parts[1].strip() if len(parts) == 2 else ""
     if tip is None or not text:
@@ -118,9 +129,11 @@ def officer_help(context: Context) -> str:
     officer chat's menu), so help cannot miss one."""
 
     lang = context.porch.officers.language
+    forum = [officer_t(context, "help.officer_forum")] if context.porch.officers.forum.on else []
     return "\n\n".join(
         [
             officer_t(context, "help.officer"),
+            *forum,
             officer_t(context, "help.officer_commands")
             + "\n"
             + command_list(lang, OFFICER_COMMANDS),
@@ -153,6 +166,20 @@ async def on_officer_unknown_command(update: Update, context: Context) -> None:
     )
 
 
+async def on_officer_chat_seen(update: Update, context: Context) -> None:
+    """Group -4: every update from the officer chat says whether it is a forum now (a group
+    can turn topics on or off at any time; Telegram sends no update for that alone)."""
+    chat = update.effective_chat
+    officers = context.porch.officers
+    if chat is None or chat.id != officers.chat_id:
+        return
+    if officers.forum.observe(bool(chat.is_forum)):
+        if chat.is_forum:
+            log.info("the officer chat is a forum now: each new tip gets a topic")
+        else:
+            log.info("the officer chat has no topics any more: tips go to the chat itself")
+
+
 async def on_officer_membership(update: Update, context: Context) -> None:
     change = update.chat_member
     if change is None or change.chat.id != context.porch.officers.chat_id:
@@ -167,7 +194,11 @@ def register_guards(app: Application, officer_chat_id: int) -> None:
     """Group -2: what must happen before any conversation of group 0 sees the update. The two
     take disjoint updates: replies that are not commands go to the relay (which admits their
     author itself), officer commands and officer buttons to the gate."""
-    officer_replies = f.Chat(officer_chat_id) & f.REPLY & ~f.COMMAND
+    # A reply, or any message written in a forum topic (it may be a tip's); never a service
+    # message (a topic renamed by hand, a member joining).
+    officer_replies = (
+        f.Chat(officer_chat_id) & (f.REPLY | f.IS_TOPIC_MESSAGE) & ~f.COMMAND & ~f.StatusUpdate.ALL
+    )
     app.add_handler(MessageHandler(officer_replies, on_officer_reply), group=-2)
     app.add_handler(OfficerGate(officer_chat_id), group=-2)
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 from telegram.ext import filters as f
 
-from bot import overview
+from bot import forum, overview
 from bot.numbers import parse_int
 from handlers.common import Context
-from handlers.officers import officer_t
+from handlers.officers import officer_t, tip_of
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ async def on_tip(update: Update, context: Context) -> None:
         return
     args = context.args or []
     tip_id = parse_int(args[0].lstrip("#")) if len(args) == 1 else None
+    if not args:  # in a tip's forum topic: that tip
+        found = await tip_of(context, message)
+        tip_id = found[0] if found is not None else None
     if tip_id is None:
         await message.reply_html(officer_t(context, "tips.tip_usage"))
         return
@@ -62,6 +65,19 @@ async def on_tip(update: Update, context: Context) -> None:
         request_id=message.message_id,
         names={actor: name for actor, name in names.items() if name},
     )
+    await _point_to_topic(context, message, tip_id)
+
+
+async def _point_to_topic(context: Context, message: Message, tip_id: int) -> None:
+    """In a forum the card and history go into the tip's topic: asked anywhere else, the
+    officer is told where (with a link), not left looking at nothing."""
+    porch = context.porch
+    topic = await forum.topic_of(porch.store, tip_id, porch.officers.forum)
+    here = message.message_thread_id if message.is_topic_message else None
+    if topic is None or topic == here:
+        return
+    link = overview.card_link(porch.officers.chat_id, topic) or ""
+    await message.reply_html(officer_t(context, "forum.in_its_topic", ref=tip_id, link=link))
 
 
 async def _name(context: Context, user_id: int) -> str | None:

@@ -21,6 +21,7 @@ from storage.clock import Clock, SystemClock, to_text
 from storage.desk_tools import BlockRepo, CannedRepo
 from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
+from storage.forum_topics import ForumTopicRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
@@ -53,6 +54,7 @@ class Tx:
         self.escalations = EscalationRepo(conn, clock)
         self.overview = OverviewRepo(conn, clock)
         self.privacy = PrivacyRepo(conn, clock)
+        self.forum_topics = ForumTopicRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

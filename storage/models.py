@@ -106,6 +106,10 @@ class Tip:
     merged_tips: tuple[int, ...] = ()  # the tips merged into this one, when it is a primary
     # Why the tip has no resident any more: "erased" (/deleteme) or "retention" (bot/retention.py).
     detached: str | None = None
+    # Its forum topic in the officer chat (bot/topics.py): thread id, state, name as last set.
+    topic_id: int | None = None
+    topic_state: str | None = None
+    topic_name: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -93,6 +93,9 @@ def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
         merged_by_name=row["merged_by_name"],
         merged_tips=_ids(row["merged_ids"]),
         detached=row["detached"],
+        topic_id=row["topic_id"],
+        topic_state=row["topic_state"],
+        topic_name=row["topic_name"],
     )
 
 

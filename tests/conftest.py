@@ -9,6 +9,7 @@ delivery that is due: the point at which a story can look at what people receive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,7 @@ def porch_budget(app: PorchApp) -> TelegramBudget:
 
 
 class World:
-    def __init__(self, emu: BotApiEmulator, tmp_path: Path) -> None:
+    def __init__(self, emu: BotApiEmulator, tmp_path: Path, *, forum: bool = False) -> None:
         self.emu = emu
         self.database = str(tmp_path / "porchlight.sqlite3")
         self.app: PorchApp | None = None
@@ -50,7 +51,11 @@ class World:
         self.clock = MovableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
         # Telegram's flood windows and the bot's budget follow the same movable clock.
         emu.clock = self.monotonic
-        self.officer_chat_id = emu.add_group("Officers", type="supergroup", members={})
+        # The officer chat: a supergroup, the bot its administrator (every right, topics too);
+        # `forum` turns topics on, as a group's owner does in its settings.
+        self.officer_chat_id = emu.add_group(
+            "Officers", type="supergroup", members={}, is_forum=forum
+        )
         self.officer_chat = GroupChat(emu, self.officer_chat_id)
         # Presses a story replays after a crash: the restarted bot cannot know the first
         # process answered them, and Telegram's refusal of the second answer is expected.
@@ -202,12 +207,26 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 @pytest.fixture
 async def world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World]:
-    world = World(emulator, tmp_path)
+    async with running(World(emulator, tmp_path)) as started:
+        yield started
+
+
+@pytest.fixture
+async def forum_world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World]:
+    """The same world with topics on in the officer chat (a forum supergroup)."""
+    async with running(World(emulator, tmp_path, forum=True)) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running(world: World) -> AsyncIterator[World]:
+    """The bot started in `world`; stopped after the story, whose button presses were each
+    answered at most once."""
+    emulator = world.emu
     await world.start_bot()
     yield world
     await world.stop_bot(kill_deliveries=True)
-    # Every story: each button press was answered at most once (a second answer is refused
-    # by Telegram with "query is too old").
+    # A second answer to a press is refused by Telegram with "query is too old".
     refused = [
         call
         for call in emulator.calls_to("answerCallbackQuery", ok=False)

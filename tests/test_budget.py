@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.budget import PEOPLE, URGENT, GroupWindow, _spends
+from telegram.error import NetworkError, TimedOut
+
+from bot.budget import PEOPLE, URGENT, GroupWindow, _spends, may_have_happened
 
 CARDS = 20  # the outbox priority of an ordinary tip's card
 
@@ -31,3 +33,12 @@ def test_only_calls_that_post_messages_spend_the_budget() -> None:
     for free in ("editMessageText", "setMessageReaction", "answerCallbackQuery", "getChatMember"):
         assert _spends(free, {"chat_id": -1}) == 0
     assert _spends("sendChatAction", {"chat_id": -1}) == 0
+
+
+def test_what_may_have_reached_telegram_is_not_repeated() -> None:
+    assert may_have_happened(TimedOut())
+    assert may_have_happened(NetworkError("httpx.ReadError: connection lost"))
+    assert not may_have_happened(NetworkError("httpx.ConnectError: refused"))
+    assert not may_have_happened(NetworkError("Bad Gateway"))
+    assert _spends("createForumTopic", {"chat_id": -1}) == 1
+    assert _spends("closeForumTopic", {"chat_id": -1}) == 1

@@ -155,7 +155,7 @@ async def check_initial(tx: Tx) -> None:
     link = await tx.tips.find_link(OFFICERS, 500)
     assert link is not None and (link.tip_id, link.role) == (1, "card")
 
-    (card,) = await tx.outbox.rows("tip_card")
+    (card,) = [row for row in await tx.outbox.rows("tip_card") if row.tip_id == 1]
     assert card.status == "sent" and card.message_ids == ((500,),)
     assert card.payload is not None and card.payload.set_card
     assert card.payload.then[1].payload.contents[0]["type"] == "album"
@@ -684,6 +684,64 @@ async def check_erasure(tx: Tx) -> None:
     assert block is not None and block.reason == "threats"
 
 
+# 0013: forum topics. A tip in its topic (closed: resolved), a tip whose topic's creation never
+# got an answer, and a forum card still queued: its topic step, then the card. ----------------
+
+
+async def seed_forum_topics(conn: aiosqlite.Connection) -> None:
+    for tip_id, topic_id, state, name in (
+        (13, 130, "closed", "✅ #13 · Other · Lost <dog> & cat"),
+        (14, None, "unknown", None),
+    ):
+        await insert(
+            conn,
+            "tips",
+            id=tip_id,
+            resident_id=43,
+            source_key=f"report:43:{tip_id}",
+            category="other",
+            description="Lost <dog> & cat",
+            status="resolved" if state == "closed" else "new",
+            language="en",
+            created_at=WHEN,
+            topic_id=topic_id,
+            topic_state=state,
+            topic_name=name,
+        )
+    await insert(conn, "thread_messages", chat_id=OFFICERS, message_id=130, tip_id=13, role="topic")
+    card = {"type": "text", "html": "<b>Tip #14</b>"}
+    payload = {
+        "contents": [{"type": "topic", "tip_id": 14}, card],
+        "link": {"tip_id": 14, "role": "card"},
+        "set_card": True,
+    }
+    await outbox_row(
+        conn,
+        kind="tip_card",
+        chat_id=OFFICERS,
+        lane="tip:14",
+        tip_id=14,
+        payload=json.dumps(payload),
+    )
+
+
+async def check_forum_topics(tx: Tx) -> None:
+    closed = await tx.tips.get(13)
+    assert closed is not None
+    assert (closed.topic_id, closed.topic_state, closed.topic_name) == (
+        130,
+        "closed",
+        "✅ #13 · Other · Lost <dog> & cat",
+    )
+    link = await tx.tips.find_link(OFFICERS, 130)
+    assert link is not None and (link.tip_id, link.role) == (13, "topic")
+    unanswered = await tx.tips.get(14)
+    assert unanswered is not None and unanswered.topic_state == "unknown"
+    (row,) = [row for row in await tx.outbox.rows("tip_card") if row.tip_id == 14]
+    assert row.payload is not None and row.payload.set_card
+    assert [content["type"] for content in row.payload.contents] == ["topic", "text"]
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -698,6 +756,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     11: (seed_duplicates, check_duplicates),
     12: (seed_merge, check_merge),
     15: (seed_erasure, check_erasure),
+    13: (seed_forum_topics, check_forum_topics),
 }
 
 

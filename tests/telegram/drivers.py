@@ -22,12 +22,18 @@ class Person:
     """A human with a Telegram account, acting in one chat (their private chat by default)."""
 
     def __init__(
-        self, emu: BotApiEmulator, user: User, settle: Settle, chat_id: int | None = None
+        self,
+        emu: BotApiEmulator,
+        user: User,
+        settle: Settle,
+        chat_id: int | None = None,
+        topic: int | None = None,
     ) -> None:
         self.emu = emu
         self.user = user
         self.settle = settle
         self._chat_id = chat_id
+        self.topic = topic  # the forum topic this person writes in (None: General, or no forum)
         self.taps_made: list[str] = []  # callback query ids, oldest first
 
     # --- identity ---------------------------------------------------------------------------
@@ -53,7 +59,7 @@ class Person:
 
     # --- sending ----------------------------------------------------------------------------
     async def _send(self, **kwargs: Any) -> EmuMessage:
-        msg = self.emu.user_sends(self.user, self._chat_id, **kwargs)
+        msg = self.emu.user_sends(self.user, self._chat_id, message_thread_id=self.topic, **kwargs)
         await self.settle()
         return msg
 
@@ -259,12 +265,23 @@ class Person:
 class Officer(Person):
     """A person acting inside a group chat (e.g. the officers' chat)."""
 
-    def __init__(self, emu: BotApiEmulator, user: User, chat_id: int, settle: Settle) -> None:
-        super().__init__(emu, user, settle, chat_id)
+    def __init__(
+        self,
+        emu: BotApiEmulator,
+        user: User,
+        chat_id: int,
+        settle: Settle,
+        topic: int | None = None,
+    ) -> None:
+        super().__init__(emu, user, settle, chat_id, topic)
 
     @property
     def group(self) -> GroupChat:
         return GroupChat(self.emu, self.chat_id)
+
+    def in_topic(self, message_thread_id: int | None) -> Officer:
+        """The same person writing in a forum topic (None: the General topic)."""
+        return Officer(self.emu, self.user, self.chat_id, self.settle, message_thread_id)
 
     async def leaves(self) -> None:
         """Leave the group (emits chat_member where the bot is admin)."""
@@ -299,6 +316,18 @@ class GroupChat:
 
     def pinned(self) -> list[EmuMessage]:
         return self.emu.pinned(self.id)
+
+    # --- forum topics -----------------------------------------------------------------------
+    def topics(self) -> dict[int, str]:
+        """The forum's topics as members see them: thread id → name (General left out)."""
+        return dict(self.emu.chat(self.id).topics)
+
+    def is_closed(self, message_thread_id: int) -> bool:
+        return message_thread_id in self.emu.chat(self.id).closed_topics
+
+    def in_topic(self, message_thread_id: int | None) -> list[EmuMessage]:
+        """The bot's live messages in a topic (None: the General topic), in order."""
+        return [m for m in self.bot_messages() if m.message_thread_id == message_thread_id]
 
     def skip_existing(self) -> None:
         """Make next_message ignore everything already posted."""

@@ -643,6 +643,83 @@ async def test_reactions_pins_topics(bot: Bot, emu: BotApiEmulator, alice: User)
         await bot.create_forum_topic(plain, "t")
 
 
+async def test_forum_topics_as_telegram_keeps_them(bot: Bot, emu: BotApiEmulator) -> None:
+    dana = emu.add_user("Dana")
+    forum = emu.add_group("Officers", members={dana: "member"}, is_forum=True)
+    assert (await bot.get_chat(forum)).is_forum
+    topic = await bot.create_forum_topic(forum, "#1 · Van <b>", icon_color=16478047)
+    thread = topic.message_thread_id
+    root = emu.message(forum, thread)
+    assert root.raw["forum_topic_created"] == {"name": "#1 · Van <b>", "icon_color": 16478047}
+    assert root.is_service and emu.chat(forum).topics == {thread: "#1 · Van <b>"}
+
+    # A member writing plainly in the topic: a topic message that "replies" to the topic's
+    # creation message; an explicit reply joins the topic of what it answers.
+    plain = emu.user_sends(dana, forum, "on my way", message_thread_id=thread)
+    card = await bot.send_message(forum, "card", message_thread_id=thread)
+    reply = emu.user_sends(dana, forum, "noted", reply_to=card.message_id)
+    general = emu.user_sends(dana, forum, "coffee?")
+    updates = {u.message.message_id: u.message for u in await drain(bot) if u.message}
+    seen = updates[plain.message_id]
+    assert seen.is_topic_message and seen.message_thread_id == thread
+    assert present(seen.reply_to_message).forum_topic_created is not None
+    assert present(seen.chat.is_forum)
+    assert updates[reply.message_id].message_thread_id == thread
+    assert present(updates[reply.message_id].reply_to_message).message_id == card.message_id
+    assert updates[general.message_id].message_thread_id is None
+    assert not updates[general.message_id].is_topic_message
+
+    # Renaming, closing and reopening: a service message each; no change is refused.
+    assert await bot.edit_forum_topic(forum, thread, name="✅ #1 · Van <b>")
+    with pytest.raises(BadRequest, match="Topic_not_modified"):
+        await bot.edit_forum_topic(forum, thread, name="✅ #1 · Van <b>")
+    assert await bot.close_forum_topic(forum, thread)
+    with pytest.raises(BadRequest, match="Topic_not_modified"):
+        await bot.close_forum_topic(forum, thread)
+    notes = [m.raw for m in emu.messages(forum) if m.is_service and m.message_thread_id == thread]
+    assert [k for n in notes for k in n if k.startswith("forum_topic")] == [
+        "forum_topic_created",
+        "forum_topic_edited",
+        "forum_topic_closed",
+    ]
+    # A closed topic still takes the messages of an administrator who manages topics…
+    assert (await bot.send_message(forum, "late", message_thread_id=thread)).is_topic_message
+    emu.set_bot_member(forum, "administrator", rights={"can_manage_topics": False})
+    await drain(bot)
+    # …not of one who may not (it may still reopen a topic it created itself).
+    with pytest.raises(BadRequest, match="Topic_closed"):
+        await bot.send_message(forum, "late", message_thread_id=thread)
+    with pytest.raises(BadRequest, match="Not enough rights to create a topic"):
+        await bot.create_forum_topic(forum, "#2")
+    assert await bot.reopen_forum_topic(forum, thread)
+    with pytest.raises(BadRequest, match="Topic_not_modified"):
+        await bot.reopen_forum_topic(forum, thread)
+
+    # A deleted topic: sends and changes answer "message thread not found".
+    emu.delete_topic(forum, thread)
+    with pytest.raises(BadRequest, match=r"^Message thread not found$"):
+        await bot.send_message(forum, "x", message_thread_id=thread)
+    with pytest.raises(BadRequest, match=r"^Message thread not found$"):
+        await bot.edit_forum_topic(forum, thread, name="again")
+    # Topics turned off: the chat says so, and creating a topic is refused.
+    emu.set_forum(forum, False)
+    assert not (await bot.get_chat(forum)).is_forum
+    with pytest.raises(BadRequest, match=r"^The chat is not a forum$"):
+        await bot.create_forum_topic(forum, "t")
+
+
+async def test_topic_changes_count_against_the_group_flood_limit(
+    bot: Bot, emu: BotApiEmulator
+) -> None:
+    forum = emu.add_group("Officers", is_forum=True)
+    emu.enforce_rate_limits = True
+    emu.rate_group = (2, 60.0)
+    topic = await bot.create_forum_topic(forum, "#1")
+    await bot.send_message(forum, "card", message_thread_id=topic.message_thread_id)
+    with pytest.raises(RetryAfter):
+        await bot.close_forum_topic(forum, topic.message_thread_id)
+
+
 # --------------------------------------------------------------------------------------------
 # Chat info and settings
 # --------------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class ChatAccessMixin:
         if chat.is_forum:
             if thread != 1 and thread not in chat.topics:
                 raise bad_request("message thread not found")
+            # A closed topic takes messages only from those who may manage topics.
+            if thread in chat.closed_topics and not self._bot_right(chat, "can_manage_topics"):
+                raise bad_request("TOPIC_CLOSED")
             return thread
         if thread not in chat.messages or chat.messages[thread].deleted:
             raise bad_request("message thread not found")

@@ -99,6 +99,8 @@ class ComposeMixin:
         protect: bool = False,
         service: bool = False,
     ) -> EmuMessage:
+        if chat.is_forum:
+            thread, reply_to = _in_topic(chat, thread, reply_to)
         mid = chat.next_message_id
         chat.next_message_id += 1
         raw: JSON = {
@@ -146,6 +148,23 @@ class ComposeMixin:
             method=method,
             protect=bool(p.get("protect_content")),
         )
+
+
+def _in_topic(
+    chat: Chat, thread: int | None, reply_to: int | None
+) -> tuple[int | None, int | None]:
+    """Where a message lands in a forum, as Telegram does it: a reply joins the topic of the
+    message it answers, and a message in a topic that answers nothing else replies to the
+    topic's creation message (its thread root: "reply_to_message" is that service message)."""
+    if thread is None and reply_to is not None:
+        target = chat.messages.get(reply_to)
+        if target is not None and target.raw.get("is_topic_message"):
+            thread = target.message_thread_id
+    if thread is not None and thread != 1 and reply_to is None:
+        root = chat.messages.get(thread)
+        if root is not None and not root.deleted:
+            reply_to = thread
+    return thread, reply_to
 
 
 _BUTTON_ACTIONS = (

@@ -1,4 +1,11 @@
-"""Pinned messages and forum topics: each leaves a service message, as on Telegram."""
+"""Pinned messages and forum topics: each leaves a service message, as on Telegram.
+
+Forum topics as Telegram keeps them: a topic is the thread of its creation service message
+(its id is the topic's message_thread_id); creating, renaming, closing and reopening each post
+a service message in the topic; a change that changes nothing is ``TOPIC_NOT_MODIFIED``; a
+deleted topic is ``message thread not found``. The bot manages topics it created, or any with
+the *manage topics* right.
+"""
 
 from __future__ import annotations
 
@@ -55,12 +62,30 @@ class PinTopicMethods:
         chat = self._readable_chat(p.get("chat_id"))
         if not chat.is_forum:
             raise bad_request("the chat is not a forum")
-        if not self._bot_right(chat, "can_manage_topics"):
-            raise bad_request("not enough rights to manage topics")
         return chat
+
+    def _managed_topic(self, p: JSON) -> tuple[Chat, int]:
+        """The forum and topic of an edit/close/reopen: Telegram lets the bot manage a topic
+        it created, or any topic with the *manage topics* right."""
+        chat = self._forum(p)
+        thread = _as_int(p.get("message_thread_id"), "message_thread_id")
+        if thread not in chat.topics:
+            raise bad_request("message thread not found")
+        created_by_bot = chat.topic_creators.get(thread) == self.bot.id
+        if not created_by_bot and not self._bot_right(chat, "can_manage_topics"):
+            raise bad_request("not enough rights to manage topics")
+        return chat, thread
+
+    def _topic_note(self, chat: Chat, thread: int, content: JSON, method: str) -> None:
+        """The service message a topic change leaves in the topic; it counts against the
+        group's flood limit like a message."""
+        self._spend(chat, 1)
+        self._store(chat, self.bot.as_dict(), content, thread=thread, method=method, service=True)
 
     def _m_create_topic(self, p: JSON, f: dict[str, _Upload]) -> JSON:
         chat = self._forum(p)
+        if not self._bot_right(chat, "can_manage_topics"):
+            raise bad_request("not enough rights to create a topic")
         name = str(p.get("name") or "")
         if not 1 <= len(name) <= 128:
             raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
@@ -68,6 +93,7 @@ class PinTopicMethods:
         created: JSON = {"name": name, "icon_color": icon_color}
         if p.get("icon_custom_emoji_id"):
             created["icon_custom_emoji_id"] = p["icon_custom_emoji_id"]
+        self._spend(chat, 1)
         note = self._store(
             chat,
             self.bot.as_dict(),
@@ -78,19 +104,50 @@ class PinTopicMethods:
         note.raw["message_thread_id"] = note.message_id
         note.raw["is_topic_message"] = True
         chat.topics[note.message_id] = name
+        chat.topic_creators[note.message_id] = self.bot.id
         result = {"message_thread_id": note.message_id, "name": name, "icon_color": icon_color}
         if p.get("icon_custom_emoji_id"):
             result["icon_custom_emoji_id"] = p["icon_custom_emoji_id"]
         return result
 
-    def _m_topic_noop(self, p: JSON, f: dict[str, _Upload]) -> bool:
-        chat = self._forum(p)
-        if _as_int(p.get("message_thread_id"), "message_thread_id") not in chat.topics:
-            raise bad_request("message thread not found")
+    def _m_edit_topic(self, p: JSON, f: dict[str, _Upload]) -> bool:
+        chat, thread = self._managed_topic(p)
+        edited: JSON = {}
+        name = p.get("name")
+        if name is not None:
+            name = str(name)
+            if not 1 <= len(name) <= 128:
+                raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+            if name != chat.topics[thread]:
+                edited["name"] = name
+        if p.get("icon_custom_emoji_id") is not None:
+            edited["icon_custom_emoji_id"] = str(p["icon_custom_emoji_id"])
+        if not edited:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        chat.topics[thread] = edited.get("name", chat.topics[thread])
+        self._topic_note(chat, thread, {"forum_topic_edited": edited}, "editForumTopic")
+        return True
+
+    def _m_close_topic(self, p: JSON, f: dict[str, _Upload]) -> bool:
+        chat, thread = self._managed_topic(p)
+        if thread in chat.closed_topics:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        chat.closed_topics.add(thread)
+        self._topic_note(chat, thread, {"forum_topic_closed": {}}, "closeForumTopic")
+        return True
+
+    def _m_reopen_topic(self, p: JSON, f: dict[str, _Upload]) -> bool:
+        chat, thread = self._managed_topic(p)
+        if thread not in chat.closed_topics:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        chat.closed_topics.discard(thread)
+        self._topic_note(chat, thread, {"forum_topic_reopened": {}}, "reopenForumTopic")
         return True
 
     def _m_delete_topic(self, p: JSON, f: dict[str, _Upload]) -> bool:
         chat = self._forum(p)
+        if not self._bot_right(chat, "can_delete_messages"):
+            raise bad_request("not enough rights to delete a topic")
         thread = _as_int(p.get("message_thread_id"), "message_thread_id")
         if thread not in chat.topics:
             raise bad_request("message thread not found")
@@ -104,9 +161,9 @@ class PinTopicMethods:
             "unpinChatMessage": self._m_unpin,
             "unpinAllChatMessages": self._m_unpin_all,
             "createForumTopic": self._m_create_topic,
-            "editForumTopic": self._m_topic_noop,
-            "closeForumTopic": self._m_topic_noop,
-            "reopenForumTopic": self._m_topic_noop,
+            "editForumTopic": self._m_edit_topic,
+            "closeForumTopic": self._m_close_topic,
+            "reopenForumTopic": self._m_reopen_topic,
             "deleteForumTopic": self._m_delete_topic,
         }
         return table

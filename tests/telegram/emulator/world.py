@@ -314,7 +314,9 @@ class Chat:
     blocked: bool = False  # private: the user blocked the bot
     deactivated: bool = False
     migrated_to: int | None = None
-    topics: dict[int, str] = field(default_factory=dict)
+    topics: dict[int, str] = field(default_factory=dict)  # forum topics: thread id → name
+    closed_topics: set[int] = field(default_factory=set)
+    topic_creators: dict[int, int] = field(default_factory=dict)  # thread id → user id
     pinned: list[int] = field(default_factory=list)
 
     @property

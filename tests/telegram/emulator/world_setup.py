@@ -55,6 +55,8 @@ class WorldSetupMixin:
         )
         chat = Chat(id=chat_id, type=type, title=title, username=username, is_forum=is_forum)
         chat.next_message_id = 1 + 100 * next(self._chat_ordinal)
+        if is_forum:
+            _keep_general(chat)
         chat.bot_status = bot_status
         for key, status in (members or {}).items():
             uid = key.id if isinstance(key, User) else int(key)
@@ -185,10 +187,57 @@ class WorldSetupMixin:
         self._emit("message", first.to_json())
         return new_id
 
+    def set_forum(self, chat_id: int, on: bool = True) -> None:
+        """An administrator turns topics on (or off) in a supergroup's settings. Telegram sends
+        no update for it: messages from the chat carry the new ``is_forum`` from then on."""
+        chat = self.chats[chat_id]
+        if chat.type != "supergroup":
+            raise ValueError("only supergroups have topics")
+        chat.is_forum = on
+        if on:
+            _keep_general(chat)
+        self._changed()
+
+    def user_creates_topic(self, user: int | User, chat_id: int, name: str) -> int:
+        """A member opens a topic of their own in a forum; returns its thread id."""
+        chat = self.chats[chat_id]
+        if not chat.is_forum:
+            raise ValueError("topics exist only in forums")
+        person = self._user(user)
+        note = self._store(
+            chat,
+            person.as_dict(),
+            {"forum_topic_created": {"name": name, "icon_color": 7322096}},
+            service=True,
+        )
+        note.raw["message_thread_id"] = note.message_id
+        note.raw["is_topic_message"] = True
+        chat.topics[note.message_id] = name
+        chat.topic_creators[note.message_id] = person.id
+        if self._bot_sees(chat, note):
+            self._emit("message", note.to_json())
+        return note.message_id
+
+    def user_closes_topic(self, user: int | User, chat_id: int, message_thread_id: int) -> None:
+        """An officer closes a topic by hand (a service message the bot sees as an update)."""
+        chat = self.chats[chat_id]
+        chat.closed_topics.add(message_thread_id)
+        note = self._store(
+            chat,
+            self._user(user).as_dict(),
+            {"forum_topic_closed": {}},
+            thread=message_thread_id,
+            service=True,
+        )
+        if self._bot_sees(chat, note):
+            self._emit("message", note.to_json())
+
     def delete_topic(self, chat_id: int, message_thread_id: int) -> None:
         """Someone deletes a forum topic: its messages vanish, sends into it fail."""
         chat = self.chats[chat_id]
         chat.topics.pop(message_thread_id, None)
+        chat.closed_topics.discard(message_thread_id)
+        chat.topic_creators.pop(message_thread_id, None)
         for msg in chat.messages.values():
             if msg.message_thread_id == message_thread_id or msg.message_id == message_thread_id:
                 msg.deleted = True
@@ -200,3 +249,10 @@ class WorldSetupMixin:
         if user == self.bot.id:
             return self.bot
         return self.users[int(user)]
+
+
+def _keep_general(chat: Chat) -> None:
+    """In a forum, thread id 1 is the General topic (the group's first message): no topic or
+    message of ours may take it."""
+    if chat.next_message_id == 1:
+        chat.next_message_id = 2
