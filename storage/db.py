@@ -25,6 +25,7 @@ from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
 from storage.residents import ResidentRepo
+from storage.stats import StatsRepo
 from storage.tips import TipRepo
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Tx:
         self.canned = CannedRepo(conn, clock)
         self.escalations = EscalationRepo(conn, clock)
         self.overview = OverviewRepo(conn, clock)
+        self.stats = StatsRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""
