@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     on_duty: str = ""
     stale_after: str = "24h"
     stale_list_hour: int = Field(default=9, ge=0, le=23)
+    # Statistics: the officers' weekly digest (cron in TIMEZONE; one missed while the bot was
+    # down is posted at start if less late than DIGEST_GRACE), and the smallest count /trends
+    # shows residents (smaller ones are merged or said to be "fewer than N").
+    digest_cron: str = "0 8 * * MON"
+    digest_grace: str = "24h"
+    trends_min_count: int = Field(default=5, ge=2, le=1000)
     log_level: str = "INFO"
 
     @field_validator("bot_token")
@@ -115,7 +121,7 @@ class Settings(BaseSettings):
         parse_offsets(value)
         return value
 
-    @field_validator("broadcast_grace")
+    @field_validator("broadcast_grace", "digest_grace")
     @classmethod
     def _grace(cls, value: str) -> str:
         if len(parse_offsets(value)) != 1:
@@ -135,7 +141,7 @@ class Settings(BaseSettings):
         parse_user_ids(value)
         return value
 
-    @field_validator("safety_broadcast_cron")
+    @field_validator("safety_broadcast_cron", "digest_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         from bot.schedule import weekly_trigger
@@ -211,6 +217,10 @@ class Settings(BaseSettings):
     @property
     def grace(self) -> timedelta:
         return parse_offsets(self.broadcast_grace)[0]
+
+    @property
+    def digest_grace_delay(self) -> timedelta:
+        return parse_offsets(self.digest_grace)[0]
 
     @property
     def escalation_delay(self) -> timedelta:

@@ -18,7 +18,9 @@ nothing twice.
 - escalation of urgent tips still 'new': due at the next round (ESCALATION_AFTER after the
   tip or its last ping), or at once when an acknowledged tip's card is still pinned; each round
   is claimed with its messages (bot.escalation);
-- the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date.
+- the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date;
+- the officers' weekly digest: due at DIGEST_CRON in `TIMEZONE`, or at once while this week's
+  is owed — missed by less than DIGEST_GRACE; its ISO week is its key (bot.digest).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot import broadcasts, escalation, events
+from bot import broadcasts, digest, escalation, events
 from bot.config import Settings
 from bot.escalation import Mentions
 from bot.schedule import next_fire, previous_fire, week_key, weekly_trigger
@@ -116,3 +118,11 @@ async def stale_due(store: Store, settings: Settings) -> datetime | None:
 async def run_stale_list(store: Store, settings: Settings) -> None:
     if await escalation.run_stale_list(store, settings):
         log.info("stale tips listed for officers")
+
+
+async def digest_due(store: Store, settings: Settings) -> datetime | None:
+    return await digest.digest_due(store, settings)
+
+
+async def run_digest(store: Store, settings: Settings) -> None:
+    await digest.run_digest(store, settings)
