@@ -101,7 +101,10 @@ async def test_stats_tell_officers_where_the_last_eight_weeks_stand(
 
     assert photo.caption and "Statistics — weeks 41–48" in photo.caption
     png = uploaded_png(world, photo)
-    assert png.startswith(PNG)
+    assert png.startswith(PNG) and (photo.photo[-1]["width"], photo.photo[-1]["height"]) == (
+        800,
+        450,
+    )
     (chart,) = drawn
     assert png == charts.render_png(chart)
     plotted = {series.key: list(series.values) for series in chart.series}
