@@ -176,6 +176,11 @@ def _drawn(spec: ChartSpec) -> bytes:
     return render_png(spec)
 
 
+def forget() -> None:
+    """Draw every chart afresh (tests and the bench measure the drawing)."""
+    _drawn.cache_clear()
+
+
 async def png(spec: ChartSpec) -> bytes:
     """The chart as PNG bytes, drawn in a worker thread so the event loop keeps serving."""
     return await asyncio.to_thread(_drawn, spec)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import charts
+from bot import charts, stats
 from bot.config import ConfigError, load_settings
 from tests.conftest import World
 from tests.test_escalation import GUN
@@ -222,3 +223,19 @@ def test_the_digest_schedule_and_the_trends_threshold_are_checked_at_start() -> 
         load_settings(**base, digest_grace="soon")
     settings = load_settings(**base)
     assert (settings.digest_cron, settings.trends_min_count) == ("0 8 * * MON", 5)
+
+
+def test_weeks_are_iso_weeks_in_the_time_zone_across_a_change_of_clocks() -> None:
+    madrid = ZoneInfo("Europe/Madrid")
+    # Sunday 1 November, 23:30 in Madrid (22:30 UTC): still the week of Monday 26 October.
+    period = stats.weeks_up_to(datetime(2026, 11, 1, 22, 30, tzinfo=UTC), madrid, current=True)
+    assert period.mondays[-1] == date(2026, 10, 26) and period.week_number(7) == 44
+    assert all(bound.astimezone(madrid).time().hour == 0 for bound in period.bounds)
+    lengths = [
+        later.astimezone(UTC) - earlier.astimezone(UTC)
+        for earlier, later in zip(period.bounds, period.bounds[1:], strict=False)
+    ]
+    # Clocks went back on Sunday 25 October: that week lasted 169 hours.
+    assert lengths[-2] == timedelta(hours=169) and lengths[-1] == timedelta(hours=168)
+    digest = stats.weeks_up_to(datetime(2026, 11, 2, 7, 0, tzinfo=UTC), madrid, current=False)
+    assert digest.mondays == period.mondays  # Monday 08:00: the 8 complete weeks before

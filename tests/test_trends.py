@@ -120,7 +120,7 @@ async def seed_tips(world: World, when: datetime, category: str, count: int) -> 
 
 def spy_on_charts(monkeypatch: pytest.MonkeyPatch) -> list[charts.ChartSpec]:
     """Every chart the bot draws, as the data it plots (a PNG cannot be read back)."""
-    charts._drawn.cache_clear()  # charts drawn by earlier stories are drawn again
+    charts.forget()  # charts drawn by earlier stories are drawn again
     drawn: list[charts.ChartSpec] = []
     draw = charts.render_png
 
