@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import broadcast, echo, surge, tip_routing
+from . import broadcast, echo, stats, surge, tip_routing
 from .common import BurstResult
 
 P95_TARGET_MS = 50.0
@@ -178,6 +178,15 @@ async def run(args: argparse.Namespace) -> int:
     casts = None
     if not args.skip_broadcast:
         casts = await run_broadcasts(args.broadcast, args.broadcast_timeout)
+    officer_stats = None
+    if not args.skip_stats:
+        _progress(
+            f"/stats on {args.stats_residents:,} residents, {args.stats_tips:,} tips and "
+            f"{args.stats_deliveries:,} delivery rows (seeding takes a few seconds)"
+        )
+        officer_stats = await stats.run(
+            args.stats_residents, args.stats_tips, args.stats_deliveries
+        )
     flood = forum_flood = None
     if not args.skip_surge:
         _progress("a surge of 40 tips against the officer chat's 20 a minute (about 70 s)")
@@ -217,6 +226,11 @@ async def run(args: argparse.Namespace) -> int:
         print()
         print("\n".join(surge.verdicts(forum_flood)))
         failed |= len(forum_flood.visible) < len(forum_flood.filed)
+    if officer_stats is not None:
+        print("\n## /stats on a big deployment\n")
+        print(stats.table(officer_stats))
+        print()
+        print("\n".join(stats.verdicts(officer_stats)))
     print(f"\nPeak RSS overall: {_rss()}")
     print(f"(bench took {time.monotonic() - started:.1f} s)")
     return 1 if failed else 0
@@ -248,12 +262,20 @@ def main() -> int:
     parser.add_argument("--skip-tips", action="store_true", help="skip tip routing")
     parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")
     parser.add_argument("--skip-surge", action="store_true", help="skip the surge of tips")
+    parser.add_argument("--skip-stats", action="store_true", help="skip /stats on a big history")
+    parser.add_argument("--stats-residents", type=int, default=100_000, help="default 100000")
+    parser.add_argument("--stats-tips", type=int, default=20_000, help="default 20000")
+    parser.add_argument(
+        "--stats-deliveries", type=int, default=1_000_000, help="delivery rows (default 1000000)"
+    )
     args = parser.parse_args()
     if args.residents < 1:
         parser.error("--residents must be at least 1")
     if args.broadcast < 2:
         parser.error("--broadcast must be at least 2 (a rate needs two deliveries)")
-    if args.skip_tips and args.skip_broadcast and args.skip_surge:
+    if args.stats_residents < 1 or args.stats_deliveries < 10:
+        parser.error("--stats-residents must be at least 1 and --stats-deliveries at least 10")
+    if args.skip_tips and args.skip_broadcast and args.skip_surge and args.skip_stats:
         parser.error("nothing to run: every scenario skipped")
     _quiet()
     return asyncio.run(run(args))

@@ -23,7 +23,8 @@ after a restart never sends twice. The service adds: an alarm rings once per due
 that leaves its due time unchanged is not repeated; one that raised is retried a minute later),
 and an alarm with `every` rings at most that often (the delivery report's edits). Alarms whose
 `catch_up` is set run once at start whether due or not: they decide what the downtime missed
-(the weekly broadcast sends a run missed by less than BROADCAST_GRACE, logs one missed by more).
+(the weekly broadcast sends a run missed by less than BROADCAST_GRACE, logs one missed by more;
+the officers' digest likewise with DIGEST_GRACE).
 
 The report refresh edits a message in the officer chat, so the service holds the bot and hands
 the job an `EditText` port (`telegram_editor`) instead of going through the outbox: a report
@@ -114,6 +115,12 @@ ALARMS: tuple[Alarm, ...] = (
         "retention",
         due=lambda c: jobs.retention_due(c.store, c.settings),
         run=lambda c: jobs.run_retention(c.store, c.settings),
+    ),
+    Alarm(
+        "officer-digest",
+        due=lambda c: jobs.digest_due(c.store, c.settings),
+        run=lambda c: jobs.run_digest(c.store, c.settings),
+        catch_up=True,
     ),
 )
 

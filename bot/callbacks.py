@@ -186,6 +186,7 @@ MEDIA = _kind("media", Choice, choice("done"), officer=False)
 ANONYMITY = _kind("anon", Choice, choice("yes", "no"), officer=False)
 SEND = _kind("send", Choice, choice("yes", "no"), officer=False)
 SAFETY_TOPIC = _kind("safety", Choice, word(), officer=False)
+TRENDS = _kind("trends", Choice, choice("show"), officer=False)  # /trends, from /safety
 SUBSCRIPTION = _kind("sub", Choice, choice(*TOPICS), officer=False)
 SETTINGS = _kind("set", Choice, choice("lang"), officer=False)
 OPT_IN = _kind("optin", Choice, choice("1", "0"), officer=False)

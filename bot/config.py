@@ -102,6 +102,12 @@ class Settings(StorageSettings):
     # Privacy: a tip resolved (or marked spam) this many days ago is detached from its resident
     # by the daily retention run (bot/retention.py); /privacy states it.
     retention_days: int = Field(default=365, ge=1, le=36500)
+    # Statistics: the officers' weekly digest (cron in TIMEZONE; one missed while the bot was
+    # down is posted at start if less late than DIGEST_GRACE), and the smallest count /trends
+    # shows residents (smaller ones are merged or said to be "fewer than N").
+    digest_cron: str = "0 8 * * MON"
+    digest_grace: str = "24h"
+    trends_min_count: int = Field(default=5, ge=2, le=1000)
     log_level: str = "INFO"
 
     @field_validator("bot_token")
@@ -131,7 +137,7 @@ class Settings(StorageSettings):
         parse_offsets(value)
         return value
 
-    @field_validator("broadcast_grace")
+    @field_validator("broadcast_grace", "digest_grace")
     @classmethod
     def _grace(cls, value: str) -> str:
         if len(parse_offsets(value)) != 1:
@@ -151,7 +157,7 @@ class Settings(StorageSettings):
         parse_user_ids(value)
         return value
 
-    @field_validator("safety_broadcast_cron")
+    @field_validator("safety_broadcast_cron", "digest_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         from bot.schedule import weekly_trigger
@@ -223,6 +229,10 @@ class Settings(StorageSettings):
     @property
     def grace(self) -> timedelta:
         return parse_offsets(self.broadcast_grace)[0]
+
+    @property
+    def digest_grace_delay(self) -> timedelta:
+        return parse_offsets(self.digest_grace)[0]
 
     @property
     def escalation_delay(self) -> timedelta:

@@ -7,6 +7,7 @@ A content is a dict with a `type` and the fields that type needs:
   card_edit tip_id                    (the tip's card edited to its state when sent)
   topic     tip_id                    (the tip's forum topic opened, once, before its card)
   reaction  message_id, emoji       pin, unpin  message_id? (else the message replied to)
+  chart     chart, caption?         (a bot.charts.ChartSpec as JSON, drawn to a PNG when sent)
 `html` and `caption` are HTML already escaped by the caller (see bot.i18n).
 """
 
@@ -46,6 +47,14 @@ def text(html_text: str, buttons: list[list[tuple[str, str]]] | None = None) -> 
     content: Content = {"type": "text", "html": html_text}
     if buttons:
         content["buttons"] = [[list(button) for button in row] for row in buttons]
+    return content
+
+
+def chart(spec: dict[str, Any], caption_html: str | None = None) -> Content:
+    """A chart sent as a photo, drawn from its data when the row is sent (bot.digest)."""
+    content: Content = {"type": "chart", "chart": spec}
+    if caption_html:
+        content["caption"] = caption_html
     return content
 
 

@@ -20,6 +20,8 @@ nothing twice.
   is claimed with its messages (bot.escalation);
 - the stale list: due at STALE_LIST_HOUR on a day something is stale, once per date;
 - retention: due at RETENTION_HOUR every day, once per date (bot.retention).
+- the officers' weekly digest: due at DIGEST_CRON in `TIMEZONE`, or at once while this week's
+  is owed — missed by less than DIGEST_GRACE; its ISO week is its key (bot.digest).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot import broadcasts, escalation, events, retention
+from bot import broadcasts, digest, escalation, events, retention
 from bot.config import Settings
 from bot.escalation import Mentions
 from bot.schedule import next_fire, previous_fire, week_key, weekly_trigger
@@ -131,3 +133,11 @@ async def run_retention(store: Store, settings: Settings) -> None:
             done.tips_detached,
             done.rows_deleted,
         )
+
+
+async def digest_due(store: Store, settings: Settings) -> datetime | None:
+    return await digest.digest_due(store, settings)
+
+
+async def run_digest(store: Store, settings: Settings) -> None:
+    await digest.run_digest(store, settings)

@@ -1,13 +1,14 @@
-"""Cron arithmetic for the weekly broadcast (bot.jobs says when it is due, bot.alarms rings it).
+"""Cron and week arithmetic for the weekly runs (the safety broadcast, the officers' digest)
+and the statistics' ISO weeks (bot.jobs says when a run is due, bot.alarms rings it).
 
-Pure helpers over cron triggers, so the arithmetic (missed runs, daylight saving) is tested
-without waiting for a clock.
+Pure helpers over cron triggers and dates, so the arithmetic (missed runs, daylight saving) is
+tested without waiting for a clock.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -23,7 +24,7 @@ def weekly_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
         raise ValueError("never fires")
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
     if second is not None and second - first < timedelta(days=6, hours=23):
-        raise ValueError("fires more than once a week; a weekly broadcast needs e.g. 0 18 * * MON")
+        raise ValueError("fires more than once a week; a weekly run needs e.g. 0 18 * * MON")
     return trigger
 
 
@@ -38,10 +39,25 @@ def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
         last, moment = fire, fire + timedelta(seconds=1)
 
 
-def week_key(fire: datetime, zone: ZoneInfo) -> str:
+def week_key(fire: datetime, zone: ZoneInfo, prefix: str = "weekly") -> str:
     """The idempotency key of a weekly run: its ISO week in local time, e.g. weekly:2026-W48."""
     year, week, _ = fire.astimezone(zone).isocalendar()
-    return f"weekly:{year}-W{week:02d}"
+    return f"{prefix}:{year}-W{week:02d}"
+
+
+def monday_of(moment: datetime, zone: ZoneInfo) -> date:
+    """The local date of the Monday that starts `moment`'s ISO week."""
+    local = moment.astimezone(zone).date()
+    return local - timedelta(days=local.weekday())
+
+
+def week_bounds(first_monday: date, weeks: int, zone: ZoneInfo) -> list[datetime]:
+    """The local midnights that start `weeks` consecutive ISO weeks, and the one after the
+    last: weeks + 1 aware times (a week across a change of clocks lasts 167 or 169 hours)."""
+    return [
+        datetime.combine(first_monday + timedelta(weeks=n), time(0), tzinfo=zone)
+        for n in range(weeks + 1)
+    ]
 
 
 def next_fire(trigger: CronTrigger, now: datetime) -> datetime | None:

@@ -2,7 +2,8 @@
 
 The drainer (bot/delivery.py) decides when and records what happened; this module only knows
 how each kind of content is sent: text with buttons, a location, an album, a file by id (a
-copy, never a forward), a pin, a reaction. Every call carries the outbox row's `SendOptions`,
+copy, never a forward), a pin, a reaction, a chart (drawn from its data in a worker thread and
+uploaded as a photo). Every call carries the outbox row's `SendOptions`,
 so the flood budget (bot/budget.py) knows its priority.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaAudio,
     InputMediaDocument,
     InputMediaPhoto,
@@ -22,7 +24,7 @@ from telegram import (
 )
 from telegram.ext import ExtBot
 
-from bot import pins
+from bot import charts, pins
 from bot.budget import SendOptions
 from bot.content import Content
 
@@ -87,6 +89,15 @@ async def send_content(
             chat_id,
             media=media,
             message_thread_id=thread,
+            reply_parameters=reply,
+            rate_limit_args=options,
+        )
+    elif kind == "chart":
+        png = await charts.png(charts.ChartSpec.from_json(content["chart"]))
+        sent = await bot.send_photo(
+            chat_id,
+            InputFile(png, filename="chart.png"),
+            caption=content.get("caption"),
             reply_parameters=reply,
             rate_limit_args=options,
         )

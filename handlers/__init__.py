@@ -27,6 +27,7 @@ from handlers import (
     residents,
     safety,
     start,
+    stats,
     subscriptions,
 )
 from handlers.common import (
@@ -93,6 +94,7 @@ def register(app: Application, officer_chat_id: int) -> None:
     desk.register(app)  # before the report: a rating press in the middle of one counts
     desk_tools.register(app, officer_chat_id)
     overview.register(app, officer_chat_id)
+    stats.register(app, officer_chat_id)
     app.add_handler(report.conversation(app))
     app.add_handler(CallbackQueryHandler(quick_tip.decline_quick_tip, pattern=cb.QUICK_NO.pattern))
     start.register(app)

@@ -44,6 +44,7 @@ OFFICER_ONLY = (
     "r",
     "tips",
     "tip",
+    "stats",
 )
 
 

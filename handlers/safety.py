@@ -1,5 +1,6 @@
-"""Safety advice: residents browse the library (/safety), officers curate it (/addtip, /items).
-The weekly broadcast is an alarm (bot.alarms, bot.jobs)."""
+"""Safety advice: residents browse the library (/safety, with a button to /trends, see
+handlers/stats.py), officers curate it (/addtip, /library). The weekly broadcast is an alarm
+(bot.alarms, bot.jobs)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ def _topics_keyboard(lang: str) -> InlineKeyboardMarkup:
         )
         for topic in LIBRARY_TOPICS
     ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    trends = plain(lang, "safety.trends_button")
+    rows.append([InlineKeyboardButton(trends, callback_data=cb.TRENDS.build(cb.Choice("show")))])
+    return InlineKeyboardMarkup(rows)
 
 
 async def on_safety(update: Update, context: Context) -> None:

@@ -27,6 +27,7 @@ from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
 from storage.privacy import PrivacyRepo
 from storage.residents import ResidentRepo
+from storage.stats import StatsRepo
 from storage.tips import TipRepo
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Tx:
         self.overview = OverviewRepo(conn, clock)
         self.privacy = PrivacyRepo(conn, clock)
         self.forum_topics = ForumTopicRepo(conn, clock)
+        self.stats = StatsRepo(conn, clock)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

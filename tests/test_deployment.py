@@ -89,8 +89,10 @@ async def test_command_menus_are_published_for_residents_and_officers(world: Wor
         "r",
         "tips",
         "tip",
+        "stats",
         "help",
     }
+    assert "trends" in {c["command"] for c in private}
 
 
 def test_webhook_mode_needs_a_secret_and_listens_at_the_url_path() -> None:

@@ -626,6 +626,92 @@ async def check_escalation(tx: Tx) -> None:
     assert await tx.escalations.claim_day("stale:2026-11-20")
 
 
+# 0014: statistics: tips by filing week (an index), ratings by when given, the digest's runs.
+# The week of Monday 5 October holds only this stair's data.
+
+OCTOBER = datetime(2026, 10, 5, tzinfo=UTC)
+NEXT_WEEK = datetime(2026, 10, 12, tzinfo=UTC)
+
+
+async def seed_stats(conn: aiosqlite.Connection) -> None:
+    for tip_id, category, status, urgent, day in (
+        (141, "vehicle", "resolved", 0, 6),
+        (142, "vehicle", "spam", 0, 7),
+        (143, "person", "acknowledged", 1, 8),
+    ):
+        resolved = tip_id == 141
+        await insert(
+            conn,
+            "tips",
+            id=tip_id,
+            resident_id=43,
+            source_key=f"report:43:{tip_id}",
+            category=category,
+            description="Seen near the school",
+            urgent=urgent,
+            status=status,
+            language="en",
+            created_at=f"2026-10-0{day}T10:00:00.000000+00:00",
+            first_answer_at="2026-10-06T10:10:00.000000+00:00" if resolved else None,
+            resolved_at="2026-10-06T12:00:00.000000+00:00" if resolved else None,
+            rating=5 if resolved else None,
+            rated_at="2026-10-06T13:00:00.000000+00:00" if resolved else None,
+        )
+    when = "2026-10-07T18:00:00.000000+00:00"
+    await insert(
+        conn, "broadcasts", id=14, key="alert:stats", kind="alert", recipients=3, created_at=when
+    )
+    for chat_id, status in ((1401, "sent"), (1402, "unreachable"), (-1403, "failed")):
+        await outbox_row(
+            conn,
+            kind="broadcast",
+            chat_id=chat_id,
+            priority=100,
+            payload=text_payload("Stay alert"),
+            dedupe_key=f"broadcast:14:{chat_id}",
+            broadcast_id=14,
+            status=status,
+        )
+    await insert(
+        conn,
+        "events",
+        id=14,
+        title="Coffee with officers",
+        starts_at="2026-10-09T17:00:00.000000+00:00",
+        status="announced",
+        created_at=when,
+        updated_at=when,
+    )
+    await insert(conn, "rsvps", event_id=14, user_id=42, answer="going", rating=4, updated_at=when)
+    await insert(conn, "rsvps", event_id=14, user_id=43, answer="maybe", updated_at=when)
+
+
+async def check_stats(tx: Tx) -> None:
+    weeks = await tx.stats.by_week([OCTOBER, NEXT_WEEK])
+    assert sorted((w.week, w.category, w.spam, w.count) for w in weeks) == [
+        (0, "person", False, 1),
+        (0, "vehicle", False, 1),
+        (0, "vehicle", True, 1),
+    ]
+    answer = await tx.stats.durations("answer", OCTOBER, NEXT_WEEK)
+    assert (answer.count, answer.median, answer.p90) == (1, 600.0, 600.0)
+    resolution = await tx.stats.durations("resolution", OCTOBER, NEXT_WEEK)
+    assert resolution.median == 7200.0
+    ratings = await tx.stats.ratings(OCTOBER, NEXT_WEEK)
+    assert (ratings.count, ratings.average) == (1, 5.0)
+    (alerts,) = await tx.stats.broadcasts(OCTOBER, NEXT_WEEK)
+    assert (alerts.kind, alerts.recipients, alerts.failed, alerts.unreachable) == ("alert", 3, 1, 1)
+    assert alerts.delivered == 1
+    events = await tx.stats.events(OCTOBER, NEXT_WEEK)
+    assert (events.held, events.going, events.rated, events.average_rating) == (1, 1, 1, 4.0)
+    opened = {(o.status, o.urgent): o.count for o in await tx.stats.open_tips()}
+    assert opened[("acknowledged", True)] >= 1  # tip 143 (and tip 32 of stair 10)
+    assert {status for status, _ in opened} <= {"new", "acknowledged", "taken"}
+    assert await tx.stats.claim_digest("digest:2026-W42", OCTOBER, NEXT_WEEK)
+    assert not await tx.stats.claim_digest("digest:2026-W42", OCTOBER, NEXT_WEEK)
+    assert await tx.stats.digest_done("digest:2026-W42")
+
+
 # 0015: erasure and retention. A resident's follow-up may lose its source chat (NULL, which
 # 0001's NOT NULL did not allow: the table is rebuilt with its rows); a tip says why it has no
 # resident; a block can be held under a hash. Everything written before reads back unchanged.
@@ -755,8 +841,9 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     10: (seed_escalation, check_escalation),
     11: (seed_duplicates, check_duplicates),
     12: (seed_merge, check_merge),
-    15: (seed_erasure, check_erasure),
     13: (seed_forum_topics, check_forum_topics),
+    14: (seed_stats, check_stats),
+    15: (seed_erasure, check_erasure),
 }
 
 

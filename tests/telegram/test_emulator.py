@@ -28,6 +28,7 @@ from telegram import (
     ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaDocument,
     InputMediaPhoto,
     Message,
@@ -583,6 +584,24 @@ async def test_media_group_and_file_download(bot: Bot, emu: BotApiEmulator, alic
     assert again.photo[-1].file_unique_id == sent[0].photo[-1].file_unique_id
     with pytest.raises(BadRequest, match=r"(?i)can't use file of type photo as document"):
         await bot.send_document(alice.id, sent[0].photo[-1].file_id)
+
+
+async def test_an_uploaded_photo_must_be_an_image(bot: Bot, alice: User) -> None:
+    """A chart uploaded as multipart: Telegram keeps the image (and its size), and refuses
+    bytes that are no image with IMAGE_PROCESS_FAILED."""
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (800).to_bytes(4, "big")
+    png += (450).to_bytes(4, "big") + b"\x08\x06\x00\x00\x00rest-of-the-image"
+    sent = await bot.send_photo(
+        alice.id,
+        InputFile(png, filename="chart.png"),
+        caption="<b>Weekly digest</b>",
+        parse_mode="HTML",
+    )
+    largest = sent.photo[-1]
+    assert (largest.width, largest.height) == (800, 450) and sent.caption == "Weekly digest"
+    assert bytes(await (await bot.get_file(largest.file_id)).download_as_bytearray()) == png
+    with pytest.raises(BadRequest, match="Image_process_failed"):
+        await bot.send_photo(alice.id, InputFile(b"not an image", filename="chart.png"))
 
 
 async def test_user_media_is_downloadable(bot: Bot, emu: BotApiEmulator) -> None:

@@ -32,6 +32,17 @@ _MAGIC = {
 }
 
 
+# What Telegram's photo processing accepts, by magic number (anything else: IMAGE_PROCESS_FAILED).
+_IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF", b"BM")
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk (None for other formats)."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 _KIND_DIRS = {
     "photo": ("photos", "jpg"),
     "video": ("videos", "mp4"),
@@ -123,6 +134,11 @@ class FilesMixin:
         sizes = [(90, 68, 1_200), (320, 240, 6_000), (1280, 960, 24_000)]
         if data is not None:
             sizes = sizes[1:]
+            real = _png_size(data)
+            if real is not None:  # the upload is the largest size, as Telegram keeps it
+                width, height = real
+                sizes[-1] = (width, height, len(data))
+                sizes[0] = (320, max(1, height * 320 // max(width, 1)), 6_000)
         group: list[StoredFile] = []
         for index, (w, h, size) in enumerate(sizes):
             last = index == len(sizes) - 1
@@ -159,6 +175,8 @@ class FilesMixin:
             if not upload.data:
                 raise bad_request("file must be non-empty")
             if kind == "photo":
+                if not upload.data.startswith(_IMAGE_MAGIC):
+                    raise bad_request("IMAGE_PROCESS_FAILED")
                 return self._new_photo(seed="upload", data=upload.data)
             extra: JSON = {}
             for key in ("duration", "width", "height", "title", "performer"):
