@@ -28,6 +28,7 @@ from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
+from bot.http import make_request
 from bot.i18n import plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
@@ -80,7 +81,8 @@ def build_application(
                 after=inbox.handled,
             )
         )
-        .connection_pool_size(64)
+        .request(make_request(settings.http_backend, pool_size=64))
+        .get_updates_request(make_request(settings.http_backend, pool_size=2))
         .rate_limiter(telegram_budget(settings, budget_clock))
         .post_init(_post_init)
         .post_stop(_post_stop)
