@@ -111,7 +111,11 @@ def in_flight(settings: Settings) -> int:
 def telegram_budget(settings: Settings, clock: Callable[[], float]) -> TelegramBudget:
     """Every Bot API call goes through one retry policy and one flood budget (bot.budget)."""
     return TelegramBudget(
-        settings.rate_limit_per_second, settings.rate_limit_group_per_minute, clock=clock
+        settings.rate_limit_per_second,
+        settings.rate_limit_group_per_minute,
+        private_per_second=settings.rate_limit_private_per_second,
+        paid_per_second=settings.rate_limit_paid_per_second,
+        clock=clock,
     )
 
 
