@@ -6,7 +6,8 @@ A content is a dict with a `type` and the fields that type needs:
   reaction  message_id, emoji
   card_edit tip_id                    (the tip's card edited to its state when sent)
   reaction  message_id, emoji       pin, unpin  message_id? (else the message replied to)
-`html` and `caption` are HTML already escaped by the caller (see bot.i18n).
+`html` and `caption` are HTML already escaped by the caller (see bot.i18n). A text or file with
+`paid: true` is sent as a paid broadcast (`allow_paid_broadcast`, BROADCAST_PAID).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The drainer (bot/delivery.py) decides when and records what happened; this module only knows
 how each kind of content is sent: text with buttons, a location, an album, a file by id (a
-copy, never a forward), a pin, a reaction. Every call carries the outbox row's `SendOptions`,
-so the flood budget (bot/budget.py) knows its priority.
+copy, never a forward), a pin, a reaction; text and files marked `paid` go as paid broadcasts.
+Every call carries the outbox row's `SendOptions`, so the flood budget (bot/budget.py) knows
+its priority.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ async def send_content(
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     )
+    # A paid broadcast (Telegram charges Stars per message, allows 1,000 a second).
+    paid: dict[str, Any] = {"allow_paid_broadcast": True} if content.get("paid") else {}
     sent: Message | tuple[Message, ...]
     if kind == "text":
         sent = await bot.send_message(
@@ -64,6 +67,7 @@ async def send_content(
             reply_parameters=reply,
             reply_markup=markup(content),
             rate_limit_args=options,
+            **paid,
         )
     elif kind == "location":
         sent = await bot.send_location(
@@ -89,7 +93,7 @@ async def send_content(
         return []
     else:
         method = getattr(bot, f"send_{kind}")
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = dict(paid)
         if content.get("caption"):
             extra["caption"] = content["caption"]
         sent = await method(
