@@ -9,6 +9,9 @@ under it, `reply_to_parent`), `on_unreachable` when the recipient blocked the bo
 when it finally failed (`append_reason` adds why). A follow-up goes to the parent's chat, lane
 and priority unless it says otherwise.
 Rows of one lane go in order, one at a time; different lanes go in parallel, most urgent first.
+Due rows are claimed in batches (two rounds of the sends in flight), so a finished send is
+followed at once, without a database round trip; bot/outcomes.py writes down what happened,
+sends that finish together in one group commit.
 
 Errors are handled as Telegram words them: 429 pauses every send for retry_after; 403 marks a
 resident unreachable; timeouts, network errors and 5xx retry with exponential back-off up to a
@@ -105,6 +108,8 @@ class Drainer:
         return self.store.clock.now().timestamp()
 
     def wake(self) -> None:
+        """Look at the outbox again now (the clock was moved)."""
+        self._refill = True
         self._wake.set()
 
     async def start(self) -> None:
@@ -160,9 +165,11 @@ class Drainer:
                 timeout = min(timeout, self._claimed_at + CLAIM_AGAIN - time.monotonic())
             # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
             # arrives as the event is set (a commit during stop()), and stop() then waits forever.
-            with contextlib.suppress(TimeoutError):
+            try:
                 async with asyncio.timeout(max(timeout, 0.0)):
                     await self._wake.wait()
+            except TimeoutError:
+                self._refill = True  # a backed-off row, a held chat or the batch's age is due
 
     def _claim_is_old(self) -> bool:
         return bool(self._claimed) and time.monotonic() >= self._claimed_at + CLAIM_AGAIN
