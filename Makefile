@@ -30,7 +30,7 @@ wheel-check: $(STAMP)
 	$(PY) -m tests.wheel_smoke
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench --profile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -25,12 +25,14 @@ from dataclasses import dataclass
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import broadcast, echo, stats, surge, tip_routing
+from . import bare, broadcast, echo, stats, surge, tip_routing
 from .common import BurstResult
 
 P95_TARGET_MS = 50.0
 THROUGHPUT_TARGET = 0.5  # of the echo bot's
 ECHO_CONCURRENCY = 64
+BARE_HTTPX_TASKS = 8  # more only queue in httpcore's pool (issue 12)
+BARE_AIOHTTP_TASKS = 32
 
 
 def _quiet() -> None:
@@ -103,8 +105,11 @@ class Tips:
 @dataclass
 class Broadcasts:
     limited: broadcast.BroadcastResult
-    unlimited: broadcast.BroadcastResult
+    unlimited: list[broadcast.BroadcastResult]  # aiohttp first, then httpx
     bares: list[broadcast.BroadcastResult]
+    paid: broadcast.BroadcastResult
+    sweep: list[broadcast.BroadcastResult]
+    profiled: broadcast.BroadcastResult | None
     rss_limited: str
     rss_unlimited: str
 
@@ -119,18 +124,43 @@ async def run_tips(residents: int, lost_after: float) -> Tips:
     return Tips(porch, echoes, _rss())
 
 
-async def run_broadcasts(residents: int, lost_after: float) -> Broadcasts:
+async def run_broadcasts(args: argparse.Namespace) -> Broadcasts:
+    residents, lost_after = args.broadcast, args.broadcast_timeout
+    setup = broadcast.Setup
     _progress(f"weekly broadcast to {residents} residents under Telegram's limits")
-    limited = await broadcast.porchlight(residents, limits=True, lost_after=lost_after)
+    limited = await broadcast.porchlight(residents, setup(limits=True), lost_after=lost_after)
     rss_limited = _rss()
-    _progress(f"weekly broadcast to {residents} residents, limits off, and bare PTB loops")
-    unlimited = await broadcast.porchlight(residents, limits=False, lost_after=lost_after)
-    text = unlimited.sample_text or broadcast.weekly_text()
-    bares = [
-        await broadcast.bare(residents, None, text),
-        await broadcast.bare(residents, broadcast.BARE_CONCURRENCY, text),
+    _progress(f"broadcasts to {residents} residents, limits off (aiohttp, httpx, bare loops)")
+    unlimited = [
+        await broadcast.porchlight(residents, setup(), lost_after=lost_after),
+        await broadcast.porchlight(residents, setup(backend="httpx"), lost_after=lost_after),
     ]
-    return Broadcasts(limited, unlimited, bares, rss_limited, _rss())
+    text = unlimited[0].sample_text or broadcast.weekly_text()
+    bares = [
+        await bare.bare(residents, BARE_HTTPX_TASKS, text, "httpx"),
+        await bare.bare(residents, BARE_AIOHTTP_TASKS, text, "aiohttp"),
+    ]
+    rss_unlimited = _rss()
+    _progress(f"a paid alert to {residents} residents, Telegram's 1,000/s enforced")
+    paid = await broadcast.porchlight(
+        residents, setup(limits=True, paid=True), lost_after=lost_after
+    )
+    sweep = []
+    rtt = args.round_trip_ms / 1000
+    for in_flight in args.in_flight:
+        _progress(f"limits off, {in_flight} sends in flight")
+        sweep.append(
+            await broadcast.porchlight(
+                residents, setup(in_flight=in_flight, rtt=rtt), lost_after=lost_after
+            )
+        )
+    profiled = None
+    if args.profile:  # a run of its own: cProfile slows what it watches
+        _progress("the broadcast with limits off once more, under cProfile")
+        profiled = await broadcast.porchlight(
+            residents, setup(), lost_after=lost_after, profile=True
+        )
+    return Broadcasts(limited, unlimited, bares, paid, sweep, profiled, rss_limited, rss_unlimited)
 
 
 def print_tips(tips: Tips) -> None:
@@ -148,28 +178,27 @@ def print_tips(tips: Tips) -> None:
 
 def print_broadcasts(b: Broadcasts) -> None:
     n = len(b.limited.sent)
-    print(f"## Weekly broadcast to {n} residents\n")
+    print(f"## Broadcasts to {n} residents\n")
     print(
         "msgs/s is measured over the steady window, from the first to the last delivery as the "
-        "emulator logged them (fan-out and start-up left out): (delivered - 1) / window."
+        "emulator logged them (fan-out and start-up left out): (delivered - 1) / window. "
+        "Telegram limits: the emulator answers 429 over 30/s overall (1,000/s for paid "
+        "broadcasts) and 3 messages in 3 s per private chat; the bot paces itself at "
+        "RATE_LIMIT_PER_SECOND=30 and RATE_LIMIT_PAID_PER_SECOND=1000. Limits off: neither.\n"
     )
-    print("\n### 1. Telegram's limits: emulator enforcing 30/s, bot's AIORateLimiter at 30/s\n")
-    print(broadcast.limited_table([b.limited]))
+    free = [*b.unlimited, *b.bares, *b.sweep]
+    print(broadcast.table([b.limited, b.paid], free))
     print()
-    print("\n".join(broadcast.notes([b.limited])))
+    print("\n".join(broadcast.notes([b.limited, b.paid, *free])))
     print()
     print("\n".join(broadcast.limited_verdicts(b.limited)))
-    print(f"\nPeak RSS after part 1: {b.rss_limited}")
-    print(
-        "\n### 2. Limits off (paid-broadcast mode): emulator not enforcing, "
-        "rate_limit_per_second=0\n"
-    )
-    print(broadcast.unlimited_table(b.unlimited, b.bares))
-    print()
-    print("\n".join(broadcast.notes([b.unlimited, *b.bares])))
-    print()
-    print("\n".join(broadcast.unlimited_verdicts(b.unlimited, b.bares)))
-    print(f"\nPeak RSS after part 2: {b.rss_unlimited}")
+    print("\n".join(broadcast.limited_verdicts(b.paid)))
+    print("\n".join(broadcast.unlimited_verdicts(b.unlimited[0], b.bares)))
+    print(f"\nPeak RSS: {b.rss_limited} after the limited run, {b.rss_unlimited} after limits off")
+    if b.profiled is not None:
+        print(f"\n### Where the time goes: {b.profiled.name}, under cProfile\n")
+        print(f"({b.profiled.rate:.0f} msgs/s while profiled.)\n")
+        print("\n".join(b.profiled.profile))
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -177,7 +206,7 @@ async def run(args: argparse.Namespace) -> int:
     tips = None if args.skip_tips else await run_tips(args.residents, args.lost_after)
     casts = None
     if not args.skip_broadcast:
-        casts = await run_broadcasts(args.broadcast, args.broadcast_timeout)
+        casts = await run_broadcasts(args)
     officer_stats = None
     if not args.skip_stats:
         _progress(
@@ -213,7 +242,8 @@ async def run(args: argparse.Namespace) -> int:
         if tips is not None:
             print()
         print_broadcasts(casts)
-        failed |= any(r.lost or r.duplicated for r in (casts.limited, casts.unlimited))
+        runs = [casts.limited, casts.paid, *casts.unlimited, *casts.sweep]
+        failed |= any(r.lost or r.duplicated for r in runs)
     if flood is not None:
         print("\n## A surge of tips, Telegram's limits on (20 a minute in the officer chat)\n")
         print(surge.table(flood))
@@ -258,6 +288,23 @@ def main() -> int:
         type=float,
         default=200.0,
         help="seconds to wait for every resident's weekly tip (default 200)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the broadcast with limits off (cProfile) and print where the time goes",
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+        default=[],
+        help="also run the broadcast with limits off at these sends in flight, e.g. 8,16,32,64",
+    )
+    parser.add_argument(
+        "--round-trip-ms",
+        type=float,
+        default=0.0,
+        help="the emulator answers this late in the --in-flight runs (Telegram's round trip)",
     )
     parser.add_argument("--skip-tips", action="store_true", help="skip tip routing")
     parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")

@@ -1,9 +1,9 @@
 """Scenario 3: the weekly safety tip to N residents, at Telegram's limits and without them.
 
 Why: a broadcast is the bot's biggest burst of sends. Under Telegram's limits the question is
-how close the outbox gets to the 30 messages/s ceiling without 429s, losses or duplicates;
-without limits ("paid-broadcast mode") it is how far the outbox is from a bare PTB send loop
-on the same emulator, machine and event loop.
+how close the outbox gets to the 30 messages/s ceiling without 429s, losses or duplicates (and
+a paid alert to Telegram's 1,000/s); without limits it is how far the outbox is from a bare PTB
+send loop (bench/bare.py) on the same emulator, machine and event loop.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ import math
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
-
+from bot import broadcasts
 from bot.broadcasts import shipped_library
 from bot.i18n import translate
 from tests.conftest import World
@@ -31,11 +28,14 @@ from tests.telegram.emulator import BotApiEmulator, CallRecord
 from tests.test_broadcasts import MONDAY_18H_UTC, fire_weekly_job, subscribed
 
 from .common import BurstResult, CallWatcher
+from .profiling import profiled, report
 
 HEADER = "Safety tip of the week"
+ALERT = "Alert from your neighbourhood officers"
+ALERT_TEXT = "Police activity on Elm St until 9 pm: please keep clear of the park."
 WAIT_POLL = 0.02  # seconds: delivery times come from the emulator's log, not from polling
 IDLE_WAIT = 5.0  # seconds to let the outbox go idle after the last delivery (late duplicates)
-BARE_CONCURRENCY = 8  # as many sends as the outbox drainer keeps in flight
+PAID_RATE = 1000  # Telegram's paid-broadcast limit, messages a second
 
 
 @dataclass
@@ -47,6 +47,7 @@ class BroadcastResult(BurstResult):
     ceiling: float | None = None  # messages/s the emulator allowed, when enforcing
     log_records: Counter[str] = field(default_factory=Counter)  # WARNING+ records, tallied
     sample_text: str = ""  # what a resident received, for the bare loop to send the same
+    profile: list[str] = field(default_factory=list)  # bench.profiling's report, when asked
 
     @property
     def first(self) -> float:
@@ -78,9 +79,16 @@ class BroadcastResult(BurstResult):
         return self.rate / self.ceiling if self.ceiling else math.nan
 
 
-def _tip_key(call: CallRecord) -> int | None:
+def tip_key(call: CallRecord) -> int | None:
     """A weekly tip delivered to a resident: the key is their chat id."""
     if call.method != "sendMessage" or HEADER not in str(call.params.get("text") or ""):
+        return None
+    return int(call.chat_id)
+
+
+def alert_key(call: CallRecord) -> int | None:
+    """An officers' alert delivered to a resident (paid when the call says so)."""
+    if call.method != "sendMessage" or ALERT not in str(call.params.get("text") or ""):
         return None
     return int(call.chat_id)
 
@@ -132,10 +140,13 @@ def _count_429(emu: BotApiEmulator) -> int:
     return sum(1 for call in emu.calls if call.error_code == 429)
 
 
-def _chat_state_check(emu: BotApiEmulator, result: BroadcastResult) -> None:
+def _chat_state_check(
+    emu: BotApiEmulator, result: BroadcastResult, key: Callable[[CallRecord], int | None]
+) -> None:
     """What residents' chats show must match what the call log says (a bench self-check)."""
+    header = ALERT if key is alert_key else HEADER
     copies = [
-        sum(1 for m in emu.bot_messages(chat_id) if HEADER in (m.text or ""))
+        sum(1 for m in emu.bot_messages(chat_id) if header in (m.text or ""))
         for chat_id in result.sent
     ]
     lost, duplicated = copies.count(0), sum(1 for c in copies if c > 1)
@@ -143,9 +154,29 @@ def _chat_state_check(emu: BotApiEmulator, result: BroadcastResult) -> None:
         result.notes.append(f"chat state disagrees: lost {lost}, duplicated {duplicated}")
 
 
-async def porchlight(residents: int, *, limits: bool, lost_after: float) -> BroadcastResult:
-    """The real app on a fresh database: seed subscribers, fire the weekly job, watch."""
-    name = "Porchlight, Telegram limits" if limits else "Porchlight, limits off"
+@dataclass(frozen=True)
+class Setup:
+    """One Porchlight broadcast run: what is sent, how the bot and Telegram are limited."""
+
+    limits: bool = False  # Telegram's flood limits, in the emulator and in the bot's pacing
+    paid: bool = False  # an officers' alert with BROADCAST_PAID=true (else the weekly tip)
+    backend: str = "aiohttp"  # HTTP_BACKEND
+    in_flight: int | None = None  # the drainer's sends in flight (None: the bot's choice)
+    rtt: float = 0.0  # seconds the emulator waits before answering (Telegram's round trip)
+
+    @property
+    def name(self) -> str:
+        what = "paid alert" if self.paid else "weekly tip"
+        limits = "Telegram limits" if self.limits else "limits off"
+        flight = f", {self.in_flight} in flight" if self.in_flight else ""
+        rtt = f", {self.rtt * 1000:.0f} ms round trip" if self.rtt else ""
+        return f"Porchlight + {self.backend}, {what}, {limits}{flight}{rtt}"
+
+
+async def porchlight(
+    residents: int, setup: Setup, *, lost_after: float, profile: bool = False
+) -> BroadcastResult:
+    """The real app on a fresh database: seed subscribers, fire the broadcast, watch."""
     emu = BotApiEmulator()
     await emu.start()
     try:
@@ -155,14 +186,22 @@ async def porchlight(residents: int, *, limits: bool, lost_after: float) -> Broa
         ):
             world = World(emu, Path(tmp))
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
-            # The bot's own pacing: Telegram's limits, or off ("paid broadcast" / own server).
-            world.overrides["rate_limit_per_second"] = 30 if limits else 0
-            world.overrides["rate_limit_group_per_minute"] = 20 if limits else 0
+            world.overrides.update(
+                http_backend=setup.backend,
+                rate_limit_per_second=30 if setup.limits else 0,
+                rate_limit_group_per_minute=20 if setup.limits else 0,
+                rate_limit_private_per_second=1 if setup.limits else 0,
+                broadcast_paid=setup.paid,
+                rate_limit_paid_per_second=PAID_RATE if setup.limits else 0,
+            )
             await world.start_bot()
+            if setup.in_flight and world.porch.drainer is not None:
+                world.porch.drainer.concurrency = setup.in_flight
             try:
-                result = await _broadcast(emu, world, residents, limits, lost_after, name)
-                if limits:
-                    result.ceiling = emu.rate_global[0] / emu.rate_global[1]
+                result = await _broadcast(emu, world, residents, setup, lost_after, profile)
+                if setup.limits:
+                    limit = emu.rate_paid if setup.paid else emu.rate_global
+                    result.ceiling = limit[0] / limit[1]
                 async with world.porch.store.read() as tx:
                     outbox = await tx.outbox.counts()
                 if set(outbox) != {"sent"}:
@@ -176,26 +215,55 @@ async def porchlight(residents: int, *, limits: bool, lost_after: float) -> Broa
 
 
 async def _broadcast(
-    emu: BotApiEmulator, world: World, residents: int, limits: bool, lost_after: float, name: str
+    emu: BotApiEmulator,
+    world: World,
+    residents: int,
+    setup: Setup,
+    lost_after: float,
+    profile: bool,
 ) -> BroadcastResult:
     users = await subscribed(world, residents)
     await world.settle()
-    emu.enforce_rate_limits = limits
+    emu.enforce_rate_limits = setup.limits
     emu.rate_global = (30, 1.0)
-    world.clock.set(MONDAY_18H_UTC)
+    emu.rate_paid = (PAID_RATE, 1.0)
+    emu.latency = setup.rtt
+    if not setup.paid:
+        world.clock.set(MONDAY_18H_UTC)  # the weekly tip's moment (an alert needs none)
 
-    result = BroadcastResult(name, sent={})
-    watcher = CallWatcher(emu, _tip_key)
-    start = time.monotonic()
-    result.sent = dict.fromkeys((user.id for user in users), start)
-    await fire_weekly_job(world, settle=False)
-    result.fan_out_s = time.monotonic() - start
-    await _wait(watcher, result, start + lost_after, world)
+    result = BroadcastResult(setup.name, sent={})
+    key = alert_key if setup.paid else tip_key
+    watcher = CallWatcher(emu, key)
+    with profiled(profile) as profiler:
+        start = time.monotonic()
+        result.sent = dict.fromkeys((user.id for user in users), start)
+        if setup.paid:
+            await broadcasts.send_officer_broadcast(
+                world.porch.store,
+                key="bench:alert",
+                kind="alert",
+                text=ALERT_TEXT,
+                photo_file_id=None,
+                officer_id=1,
+                bot_username=emu.bot_username,
+                paid=True,
+            )
+        else:
+            await fire_weekly_job(world, settle=False)
+        result.fan_out_s = time.monotonic() - start
+        await _wait(watcher, result, start + lost_after, world)
+    if profiler is not None:
+        result.profile = report(profiler)
 
     result.too_many_requests = _count_429(emu)
-    _chat_state_check(emu, result)
+    _chat_state_check(emu, result, key)
     result.notes.append(_calls(result))
-    sample = next((c for c in emu.calls if _tip_key(c) is not None and c.ok), None)
+    if setup.paid:
+        paid = sum(
+            1 for c in emu.calls if key(c) is not None and c.params.get("allow_paid_broadcast")
+        )
+        result.notes.append(f"{paid} of the alerts were sent with allow_paid_broadcast")
+    sample = next((c for c in emu.calls if key(c) is not None and c.ok), None)
     result.sample_text = str(sample.params.get("text")) if sample else ""
     return result
 
@@ -217,52 +285,6 @@ def weekly_text() -> str:
     return f"{header}\n<b>{title}</b>\n{body}"
 
 
-async def bare(residents: int, concurrency: int | None, text: str) -> BroadcastResult:
-    """``bot.send_message`` in a loop (or ``concurrency`` workers) over a fresh emulator: the
-    ceiling for one process and one event loop, with no storage and no bookkeeping."""
-    mode = f"{concurrency} concurrent tasks" if concurrency else "sequential for loop"
-    emu = BotApiEmulator()
-    await emu.start()
-    bot = Bot(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url)
-    try:
-        chat_ids = []
-        for i in range(residents):
-            user = emu.add_user(f"Resident{i}")
-            emu.chat(user.id).started = True
-            chat_ids.append(user.id)
-        await bot.initialize()
-        result = BroadcastResult(f"bare PTB, {mode}", sent={})
-        watcher = CallWatcher(emu, _tip_key)
-        errors: Counter[str] = Counter()
-
-        async def send(chat_id: int) -> None:
-            try:
-                await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-            except TelegramError as error:
-                errors[type(error).__name__] += 1
-
-        start = time.monotonic()
-        result.sent = dict.fromkeys(chat_ids, start)
-        if concurrency is None:
-            for chat_id in chat_ids:
-                await send(chat_id)
-        else:
-            queue = iter(chat_ids)  # shared: each worker takes the next recipient
-
-            async def worker() -> None:
-                for chat_id in queue:
-                    await send(chat_id)
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        watcher.collect(result)
-        if errors:
-            result.notes.append("errors: " + ", ".join(f"{k} {n}" for k, n in errors.items()))
-        return result
-    finally:
-        await bot.shutdown()
-        await emu.stop()
-
-
 RATE_TARGET = 0.97  # of the ceiling, under Telegram's limits
 BARE_TARGET = 0.85  # of the faster bare loop, limits off
 
@@ -275,35 +297,27 @@ def _ok(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
 
-def limited_table(results: list[BroadcastResult]) -> str:
+def table(limited: list[BroadcastResult], free: list[BroadcastResult]) -> str:
+    """One table: runs against Telegram's limits (share of the ceiling, 429s), then runs with
+    limits off read against the fastest bare loop among them."""
+    bares = [r for r in free if r.name.startswith("bare")]
+    fastest = max((r.rate for r in bares), default=math.nan)
     head = (
-        "| scenario | n | delivered | fan-out ms | fire → last s | steady window s "
-        "| msgs/s (steady) | % of ceiling | lost | duplicated | 429s |"
+        "| scenario | n | delivered | fan-out ms | steady window s | msgs/s (steady) "
+        "| % of ceiling | × fastest bare | lost | duplicated | 429s |"
     )
     rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    rows = [
-        f"| {r.name} | {len(r.sent)} | {len(r.received)} | {_num(r.fan_out_s * 1000, 0)} | "
-        f"{_num(r.wall)} | {_num(r.window)} | {_num(r.rate)} | "
-        f"{_num(r.share_of_ceiling * 100)} % of {_num(r.ceiling or math.nan, 0)}/s | "
-        f"{r.lost} | {r.duplicated} | {r.too_many_requests} |"
-        for r in results
-    ]
-    return "\n".join([head, rule, *rows])
-
-
-def unlimited_table(porch: BroadcastResult, bares: list[BroadcastResult]) -> str:
-    fastest = max(bares, key=lambda r: r.rate).rate
-    head = (
-        "| scenario | n | delivered | fire → last s | steady window s | msgs/s (steady) "
-        "| × faster bare | lost | duplicated |"
-    )
-    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    rows = [
-        f"| {r.name} | {len(r.sent)} | {len(r.received)} | {_num(r.wall, 2)} | "
-        f"{_num(r.window, 2)} | {_num(r.rate)} | {_num(r.rate / fastest, 2)}× | "
-        f"{r.lost} | {r.duplicated} |"
-        for r in [porch, *bares]
-    ]
+    rows = []
+    for r in [*limited, *free]:
+        share = (
+            f"{_num(r.share_of_ceiling * 100)} % of {_num(r.ceiling, 0)}/s" if r.ceiling else "—"
+        )
+        versus = "—" if r.ceiling else f"{_num(r.rate / fastest, 2)}×"
+        rows.append(
+            f"| {r.name} | {len(r.sent)} | {len(r.received)} | {_num(r.fan_out_s * 1000, 0)} | "
+            f"{_num(r.window, 2)} | {_num(r.rate)} | {share} | {versus} | "
+            f"{r.lost} | {r.duplicated} | {r.too_many_requests} |"
+        )
     return "\n".join([head, rule, *rows])
 
 
@@ -321,7 +335,7 @@ def notes(results: list[BroadcastResult]) -> list[str]:
 def limited_verdicts(result: BroadcastResult) -> list[str]:
     share = result.share_of_ceiling
     return [
-        f"- ≥ {RATE_TARGET:.0%} of the ceiling: {_ok(share >= RATE_TARGET)} "
+        f"- {result.name}: ≥ {RATE_TARGET:.0%} of the ceiling: {_ok(share >= RATE_TARGET)} "
         f"({_num(share * 100)} %, {_num(result.rate)} msgs/s)",
         f"- nothing lost or duplicated: {_ok(result.lost == result.duplicated == 0)} "
         f"(lost {result.lost}, duplicated {result.duplicated})",
@@ -333,7 +347,7 @@ def unlimited_verdicts(porch: BroadcastResult, bares: list[BroadcastResult]) -> 
     fastest = max(bares, key=lambda r: r.rate)
     ratio = porch.rate / fastest.rate
     return [
-        f"- ≥ {BARE_TARGET}× the faster bare loop: {_ok(ratio >= BARE_TARGET)} "
+        f"- limits off, ≥ {BARE_TARGET}× the fastest bare loop: {_ok(ratio >= BARE_TARGET)} "
         f"({ratio:.2f}× {fastest.name}: {_num(fastest.rate)} msgs/s)",
         f"- nothing lost or duplicated: {_ok(porch.lost == porch.duplicated == 0)} "
         f"(lost {porch.lost}, duplicated {porch.duplicated})",

@@ -268,8 +268,9 @@ class AlarmClock:
             finally:
                 self._busy = False
             self._hurry.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry.wait(), CHECK_PACE)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see Drainer._run
+                async with asyncio.timeout(CHECK_PACE):
+                    await self._hurry.wait()
 
     async def _next(self, alarm: Alarm) -> datetime | None:
         """When `alarm` should ring: its due time, paced by `every` and a retry, and never

@@ -12,7 +12,10 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from importlib import resources
+
+from babel.numbers import format_decimal
 
 from bot import callbacks, content
 from bot.config import SUPPORTED_LANGUAGES, Settings
@@ -175,6 +178,15 @@ def room(*, photo: bool) -> int:
 PREVIEW_ROOM = 200  # the recipient count under the preview, in any language
 
 
+STARS_PER_MESSAGE = Decimal("0.1")  # Telegram's fee for a paid broadcast message
+
+
+def paid_cost(audience: Audience, language: str) -> str:
+    """What a paid alert to `audience` costs in Telegram Stars, written for `language`."""
+    stars = (audience.residents + audience.groups) * STARS_PER_MESSAGE
+    return format_decimal(stars, format="#,##0.#", locale=language)
+
+
 def officer_message_html(kind: str, text: str, language: str) -> str:
     """What residents see: a header by kind, then the officer's words, escaped."""
     header_key = "broadcast.alert_header" if kind == "alert" else "broadcast.announcement_header"
@@ -190,12 +202,16 @@ async def send_officer_broadcast(
     photo_file_id: str | None,
     officer_id: int,
     bot_username: str,
+    paid: bool = False,
 ) -> Broadcast | None:
     """Fan out an officer's alert or announcement, once per key (a double tap sends once).
 
     Alerts carry an "I have information" button: a callback in private chats, a deep link in
-    groups (so the answer is given in private, never in public).
+    groups (so the answer is given in private, never in public). A `paid` alert (BROADCAST_PAID)
+    goes as a paid broadcast: decided here, when officers confirm the preview that says so, and
+    kept on each row, so a restart or a changed setting never changes what was confirmed.
     """
+    paid = paid and kind == "alert"
     async with store.transaction() as tx:
         broadcast = await tx.broadcasts.create(
             key, kind, created_by=officer_id, text=text, photo_file_id=photo_file_id
@@ -224,6 +240,8 @@ async def send_officer_broadcast(
                 }
             else:
                 message = content.text(body, buttons)
+            if paid:
+                message["paid"] = True
             await tx.outbox.enqueue(
                 NewDelivery(
                     kind="broadcast",

@@ -7,6 +7,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Settings
+from bot.http import make_request
 from bot.startup import token_rejected, unreachable
 from storage.db import connect, pending_migrations
 
@@ -34,14 +35,20 @@ async def check(settings: Settings) -> int:
 
 async def _check_telegram(settings: Settings, report: Report) -> None:
     api = settings.telegram_api_url
-    bot = Bot(settings.token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+    bot = Bot(
+        settings.token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=make_request(settings.http_backend, pool_size=4),
+    )
     try:
         await bot.initialize()
-    except InvalidToken as error:
-        report.say(PROBLEM, token_rejected(settings, error))
-        return
-    except NetworkError as error:
-        report.say(PROBLEM, unreachable(settings, error))
+    except (InvalidToken, NetworkError) as error:
+        await bot.shutdown()  # the HTTP sessions were opened before Telegram answered
+        if isinstance(error, InvalidToken):
+            report.say(PROBLEM, token_rejected(settings, error))
+        else:
+            report.say(PROBLEM, unreachable(settings, error))
         return
     me = bot.bot
     report.say(OK, f"connected to Telegram as @{me.username} (id {me.id})")

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("en", "es")
 TELEGRAM_API_URL = "https://api.telegram.org"
+HTTP_BACKENDS = ("aiohttp", "httpx")
 _OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 
 
@@ -84,10 +85,17 @@ class Settings(StorageSettings):
     # Abuse limits: a resident may file this many tips per rolling hour, and send this many
     # messages per minute before the bot asks them to slow down.
     broadcast_grace: str = "6h"
-    # Telegram's flood limits as enforced by PTB's AIORateLimiter; raise them for a self-hosted
-    # Bot API server or paid broadcasts (0 switches a limit off).
-    rate_limit_per_second: float = 30
-    rate_limit_group_per_minute: float = 20
+    # Telegram's flood limits, paced by bot/budget.py (0 switches a limit off).
+    rate_limit_per_second: float = Field(default=30, ge=0)
+    rate_limit_group_per_minute: float = Field(default=20, ge=0)
+    # About one message a second to one private chat, with a short burst (bot/budget.py).
+    rate_limit_private_per_second: float = Field(default=1, ge=0)
+    # Paid broadcasts: officers' alerts go with allow_paid_broadcast (Telegram charges Stars per
+    # message) and are paced by their own limit instead of RATE_LIMIT_PER_SECOND.
+    broadcast_paid: bool = False
+    rate_limit_paid_per_second: float = Field(default=1000, ge=0)
+    # The Bot API client: aiohttp (bot/http.py) or python-telegram-bot's own httpx.
+    http_backend: str = "aiohttp"
     tips_per_hour: int = 5
     messages_per_minute: int = 30
     # The officer desk: an urgent tip still 'new' this long after filing (and as long again
@@ -210,6 +218,13 @@ class Settings(StorageSettings):
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value().strip()):
             raise ValueError("must be 1 to 256 characters of A-Z a-z 0-9 _ -")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("http_backend")
+    @classmethod
+    def _http_backend(cls, value: str) -> str:
+        if value.strip().lower() not in HTTP_BACKENDS:
+            raise ValueError(f"must be one of {', '.join(HTTP_BACKENDS)}")
+        return value.strip().lower()
 
     @field_validator("log_level")
     @classmethod

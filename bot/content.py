@@ -8,7 +8,8 @@ A content is a dict with a `type` and the fields that type needs:
   topic     tip_id                    (the tip's forum topic opened, once, before its card)
   reaction  message_id, emoji       pin, unpin  message_id? (else the message replied to)
   chart     chart, caption?         (a bot.charts.ChartSpec as JSON, drawn to a PNG when sent)
-`html` and `caption` are HTML already escaped by the caller (see bot.i18n).
+`html` and `caption` are HTML already escaped by the caller (see bot.i18n). A text or file with
+`paid: true` is sent as a paid broadcast (`allow_paid_broadcast`, BROADCAST_PAID).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ under it, `reply_to_parent`), `on_unreachable` when the recipient blocked the bo
 when it finally failed (`append_reason` adds why). A follow-up goes to the parent's chat, lane
 and priority unless it says otherwise.
 Rows of one lane go in order, one at a time; different lanes go in parallel, most urgent first.
+Due rows are claimed in batches (two rounds of the sends in flight), so a finished send is
+followed at once, without a database round trip; bot/outcomes.py writes down what happened,
+sends that finish together in one group commit.
 
 Errors are handled as Telegram words them: 429 pauses every send for retry_after; 403 marks a
 resident unreachable; timeouts, network errors and 5xx retry with exponential back-off up to a
@@ -21,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
 import logging
+import math
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
@@ -34,17 +38,21 @@ from bot.budget import SendOptions, not_modified, seconds
 from bot.content import Content
 from bot.forum import TOPIC_STEP
 from bot.forum_sending import ForumTopics, Place, TopicGone, topic_gone
+from bot.outcomes import Outcomes
 from bot.sending import markup, send_content
-from bot.surge import SurgeGate
-from storage import Store, Tx
+from bot.surge import SurgeGate, waits_for_room
+from storage import Store
 from storage.models import OutboxRow
-from storage.outbox import PRIORITY_TIP, NewDelivery
-from storage.payload import FollowUp, Payload
+from storage.outbox import PRIORITY_TIP
+from storage.payload import Payload
 
 log = logging.getLogger(__name__)
 
 # A reaction (👍 delivered) is cosmetic: tried twice, never more, and in a lane of its own.
 COSMETIC_ATTEMPTS = 2
+# Seconds between claims while claimed rows are still waiting (under Telegram's pace a batch
+# lasts seconds): a lane whose head was recorded meanwhile gets its next row on time.
+CLAIM_AGAIN = 0.5
 
 
 # A card edit renders the tip's card as it is when sent: (card message id, its content), or
@@ -84,27 +92,42 @@ class Drainer:
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
+        # Rows sending or waiting for their record: a row holds its slot (and its lane) until
+        # the record is committed, so a crash can send again at most `concurrency` rows.
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._busy_lanes: set[str] = set()
         self._paused_until = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._to_record: list[tuple[OutboxRow, list[list[int]], asyncio.Future[None]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._claimed: deque[OutboxRow] = deque()  # due lane heads read, not started yet
+        self._claimed_at = -math.inf
+        self._refill = False  # rows started or finished since the last claim: claim again
+        self._started_since_claim: set[int] = set()
+        self._stopping = False
+        # Set by every commit but a group commit of plain sends: something new may be due.
+        self._fresh = asyncio.Event()
+        self.outcomes = Outcomes(store, self._fresh)
         store.on_commit(self._wake)
+        store.on_commit(self._fresh)
 
     def _now(self) -> float:
         return self.store.clock.now().timestamp()
 
     def wake(self) -> None:
+        """Look at the outbox again now (the clock was moved)."""
+        self._refill = True
         self._wake.set()
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
+            self._fresh.set()
             self._task = asyncio.create_task(self._run(), name="outbox-drainer")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking rows; give sends in flight `grace` seconds, then cancel them: a cancelled
         row stays pending and is sent after the next start."""
+        self._stopping = True
+        self._claimed.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,41 +154,96 @@ class Drainer:
             await asyncio.sleep(0.005)
 
     async def _run(self) -> None:
+        """Claim due rows when the claimed ones run low or something new was committed; the
+        rows themselves are started by `_fill`, here and whenever a send finishes."""
         while True:
             self._wake.clear()
             now = self._now()
             timeout = 30.0
             if now < self._paused_until:
                 timeout = self._paused_until - now
-            else:
-                free = self.concurrency - len(self._inflight)
-                rows: list[OutboxRow] = []
-                if free > 0:
-                    busy = self._busy_lanes
-                    if self.surge is not None:
-                        busy = busy | self.surge.held_lanes(self._busy_lanes)
-                    async with self.store.read() as tx:
-                        rows = await tx.outbox.due(now, free, busy)
-                        # With every slot filled, finishing sends wake us; otherwise a
-                        # backed-off row may be the next thing to do.
-                        wakeup = await tx.outbox.next_wakeup(now) if len(rows) < free else None
-                    if wakeup is not None:
-                        timeout = min(timeout, wakeup - now)
-                    if self.surge is not None:
-                        rows = await self.surge.admit(rows, now, busy)
-                        timeout = min(timeout, self.surge.next_look())
-                for row in rows:
-                    self._busy_lanes.add(row.lane)
-                    task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
-                    self._inflight[row.id] = task
-                    task.add_done_callback(functools.partial(self._done, row))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            elif self._fresh.is_set() or self._refill or self._claim_is_old():
+                timeout = min(timeout, await self._claim(now))
+            self._fill()
+            if self._claimed:
+                # A lane whose head was recorded meanwhile may have its next row due by now.
+                timeout = min(timeout, self._claimed_at + CLAIM_AGAIN - time.monotonic())
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the event is set (a commit during stop()), and stop() then waits forever.
+            try:
+                async with asyncio.timeout(max(timeout, 0.0)):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._refill = True  # a backed-off row, a held chat or the batch's age is due
+
+    def _claim_is_old(self) -> bool:
+        return bool(self._claimed) and time.monotonic() >= self._claimed_at + CLAIM_AGAIN
+
+    async def _claim(self, now: float) -> float:
+        """Read the most urgent due lane heads into `_claimed` (a batch: twice the sends in
+        flight), so a finished send is followed at once, without waiting for the database while
+        the recorder holds it. Returns how long the drainer may sleep."""
+        self._fresh.clear()
+        self._refill = False
+        self._claimed_at = time.monotonic()
+        self._started_since_claim.clear()
+        # A surge may list waiting cards while we read (bot/surge.py): a card is started from
+        # the claim that admitted it, never from an older one.
+        self._claimed = deque(row for row in self._claimed if not waits_for_room(row))
+        busy = set(self._busy_lanes)
+        if self.surge is not None:
+            busy |= self.surge.held_lanes(self._busy_lanes)
+        want = 2 * self.concurrency
+        # Rows of the current batch may start (and so turn up in this one) while we wait for
+        # the store: read as many more.
+        ask = want + len(self._claimed)
+        timeout = 30.0
+        async with self.store.read() as tx:
+            rows = await tx.outbox.due(now, ask, busy)
+            # A short batch means no more rows are due now: a backed-off one may be next.
+            wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
+        if wakeup is not None:
+            timeout = wakeup - now
+        if self.surge is not None:
+            rows = await self.surge.admit(rows, now, busy)
+            timeout = min(timeout, self.surge.next_look())
+        # Rows started from the previous batch while we read may be in this one: never twice.
+        rows = [
+            row
+            for row in rows
+            if row.lane not in self._busy_lanes and row.id not in self._started_since_claim
+        ]
+        self._claimed = deque(rows)
+        return timeout
+
+    def _fill(self) -> None:
+        """Start claimed rows while sending slots are free (no database on this path)."""
+        if self._stopping or self._now() < self._paused_until:
+            return
+        started = False
+        while self._claimed and len(self._inflight) < self.concurrency:
+            row = self._claimed.popleft()
+            if row.lane not in self._busy_lanes:
+                self._start(row)
+                started = True
+        if started and len(self._claimed) < self.concurrency:
+            self._refill = True  # claim the next batch before this one runs out
+            self._wake.set()
+
+    def _start(self, row: OutboxRow) -> None:
+        self._busy_lanes.add(row.lane)
+        self._started_since_claim.add(row.id)
+        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+        self._inflight[row.id] = task
+        task.add_done_callback(functools.partial(self._done, row))
 
     def _done(self, row: OutboxRow, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(row.id, None)
         self._busy_lanes.discard(row.lane)
+        if len(self._claimed) < self.concurrency:
+            self._refill = True  # the lane's next row may be due now
         self._wake.set()
+        self._fill()
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
@@ -176,37 +254,35 @@ class Drainer:
             wait = seconds(error.retry_after)
             log.warning("429 on outbox row %s: pausing all sends for %.1fs", row.id, wait)
             self._paused_until = max(self._paused_until, self._now() + wait)
-            async with self.store.transaction() as tx:
-                await tx.outbox.mark_retry(row.id, self._now() + wait, str(error), False)
+            await self.outcomes.retry(row, self._now() + wait, str(error), False)
         except Forbidden as error:
-            await self._unreachable(row, str(error))
+            await self.outcomes.unreachable(row, str(error))
         except ChatMigrated as error:
-            await self._migrated(row, error.new_chat_id)
+            await self.outcomes.migrated(row, error.new_chat_id)
         except TopicGone as gone:
             assert self.topics is not None  # only its calls raise it
             await self.topics.recreate(row, gone)
         except BadRequest as error:
             if row.chat_id > 0 and "chat not found" in str(error).lower():
-                await self._unreachable(row, str(error))
+                await self.outcomes.unreachable(row, str(error))
             else:
-                await self._failed(row, str(error))
+                await self.outcomes.failed(row, str(error))
         except NetworkError as error:  # timeouts, connection errors and 5xx, after short retries
             cosmetic = row.payload is not None and _cosmetic(row.payload)
             if row.attempts + 1 >= (COSMETIC_ATTEMPTS if cosmetic else self.max_attempts):
-                await self._failed(row, str(error))
+                await self.outcomes.failed(row, str(error))
             else:
                 delay = min(self.retry_base * 2**row.attempts, 300.0)
                 log.info("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
-                async with self.store.transaction() as tx:
-                    await tx.outbox.mark_retry(row.id, self._now() + delay, str(error))
+                await self.outcomes.retry(row, self._now() + delay, str(error), True)
         except Unreadable:
-            await self._failed(row, "unreadable payload")
+            await self.outcomes.failed(row, "unreadable payload")
         except Exception:
             log.exception("outbox row %s could not be sent", row.id)
-            await self._failed(row, "internal error")
+            await self.outcomes.failed(row, "internal error")
         else:
             try:
-                await self._sent(row, parts)
+                await self.outcomes.sent(row, parts)
             except Exception:
                 log.exception("outbox row %s was sent but could not be recorded", row.id)
 
@@ -231,8 +307,7 @@ class Drainer:
                 part = await self._send_one(row, content, reply_to, options, place)
             parts.append(part)
             if len(contents) > 1 and len(parts) < len(contents):
-                async with self.store.transaction() as tx:
-                    await tx.outbox.record_progress(row.id, parts)
+                await self.outcomes.progress(row, parts)
         return parts
 
     async def _open_topic(self, tip_id: int, options: SendOptions) -> Place | None:
@@ -286,103 +361,3 @@ class Drainer:
             await self.topics.sync(tip_id, later)
         if refused is not None:
             raise refused
-
-    async def _sent(self, row: OutboxRow, parts: list[list[int]]) -> None:
-        """Record a delivery. Sends that finish together are recorded in one transaction (a
-        group commit); the row stays in flight, its lane busy, until its record is committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._to_record.append((row, parts, done))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_sent(), name="outbox-recorder")
-        await done
-
-    async def _record_sent(self) -> None:
-        while self._to_record:
-            batch, self._to_record = self._to_record, []
-            try:
-                async with self.store.transaction() as tx:
-                    for row, parts, _ in batch:
-                        await _record_one(tx, row, parts)
-            except Exception as error:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
-            else:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-
-    async def _migrated(self, row: OutboxRow, new_chat_id: int) -> None:
-        """A community group became a supergroup: it keeps its approval, the row is re-aimed."""
-        async with self.store.transaction() as tx:
-            group = await tx.groups.get(row.chat_id)
-            if group is not None:
-                await tx.groups.migrate(row.chat_id, new_chat_id)
-                log.info("group %s migrated to %s", row.chat_id, new_chat_id)
-                return
-        log.error(
-            "chat %s was upgraded to supergroup %s: if it is the officer chat, set "
-            "OFFICER_CHAT_ID=%s and restart",
-            row.chat_id,
-            new_chat_id,
-            new_chat_id,
-        )
-        await self._failed(row, f"chat migrated to {new_chat_id}")
-
-    async def _unreachable(self, row: OutboxRow, reason: str) -> None:
-        log.info("outbox row %s: chat %s unreachable (%s)", row.id, row.chat_id, reason)
-        async with self.store.transaction() as tx:
-            if not await tx.outbox.mark_final(row.id, "unreachable", reason):
-                return  # erased while in flight (bot/erasure.py): nobody to mark, nothing follows
-            if row.chat_id > 0:
-                await tx.residents.mark_unreachable(row.chat_id)
-            elif await tx.groups.get(row.chat_id) is not None:
-                await tx.groups.set_status(row.chat_id, "left")
-            for child in row.payload.on_unreachable if row.payload else ():
-                await tx.outbox.enqueue(_child(row, child, None, reason))
-
-    async def _failed(self, row: OutboxRow, reason: str) -> None:
-        log.error("outbox row %s (%s to %s) failed: %s", row.id, row.kind, row.chat_id, reason)
-        async with self.store.transaction() as tx:
-            if not await tx.outbox.mark_final(row.id, "failed", reason):
-                return
-            for child in row.payload.on_failed if row.payload else ():
-                await tx.outbox.enqueue(_child(row, child, None, reason))
-
-
-async def _record_one(tx: Tx, row: OutboxRow, parts: list[list[int]]) -> None:
-    """Mark a row sent: thread links, the tip's card, and the deliveries that follow it."""
-    ids = [mid for part in parts for mid in part]
-    if not await tx.outbox.mark_sent(row.id, parts):
-        return  # erased while in flight: no thread link in an erased chat, nothing follows
-    payload = row.payload
-    if payload is None:  # never sent: _deliver fails such a row first
-        return
-    if payload.link is not None and ids:
-        await tx.tips.link(row.chat_id, ids, payload.link.tip_id, payload.link.role)
-    if payload.set_card and row.tip_id is not None and ids:
-        await tx.tips.set_card(row.tip_id, ids[0])
-    for child in payload.then:
-        await tx.outbox.enqueue(_child(row, child, ids[0] if ids else None))
-
-
-def _child(
-    parent: OutboxRow, spec: FollowUp, parent_message_id: int | None, reason: str = ""
-) -> NewDelivery:
-    """A follow-on delivery described inside a parent's payload."""
-    payload = spec.payload
-    if spec.reply_to_parent:
-        payload = replace(payload, reply_to=parent_message_id)
-    if spec.append_reason and reason and payload.contents:
-        *before, last = payload.contents
-        note = f"\n<i>{html.escape(reason, quote=False)}</i>"
-        payload = replace(payload, contents=(*before, {**last, "html": last["html"] + note}))
-    return NewDelivery(
-        kind=spec.kind,
-        chat_id=parent.chat_id if spec.chat_id is None else spec.chat_id,
-        payload=payload,
-        lane=parent.lane if spec.lane is None else spec.lane,
-        priority=parent.priority if spec.priority is None else spec.priority,
-        tip_id=parent.tip_id,
-        dedupe_key=spec.dedupe_key,
-    )

@@ -1,8 +1,9 @@
 """Logging for the `porchlight` command: one format, quiet libraries, and never the token.
 
-Python-telegram-bot and httpx log request URLs, and a Bot API URL holds the token
-(`.../bot123456:AAE.../getUpdates`). Every record that reaches our handler passes through
-`RedactToken` first, its message, arguments and traceback included.
+Python-telegram-bot, httpx and our aiohttp client (bot/http.py, at DEBUG) log request URLs,
+and a Bot API URL holds the token (`.../bot123456:AAE.../getUpdates`). Every record that
+reaches our handler passes through `RedactToken` first, its message, arguments and traceback
+included.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The drainer (bot/delivery.py) decides when and records what happened; this module only knows
 how each kind of content is sent: text with buttons, a location, an album, a file by id (a
 copy, never a forward), a pin, a reaction, a chart (drawn from its data in a worker thread and
-uploaded as a photo). Every call carries the outbox row's `SendOptions`,
-so the flood budget (bot/budget.py) knows its priority.
+uploaded as a photo); text and files marked `paid` go as paid broadcasts. Every call carries
+the outbox row's `SendOptions`, so the flood budget (bot/budget.py) knows its priority.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ async def send_content(
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     )
+    # A paid broadcast (Telegram charges Stars per message, allows 1,000 a second).
+    paid: dict[str, Any] = {"allow_paid_broadcast": True} if content.get("paid") else {}
     sent: Message | tuple[Message, ...]
     if kind == "text":
         sent = await bot.send_message(
@@ -73,6 +75,7 @@ async def send_content(
             reply_parameters=reply,
             reply_markup=markup(content),
             rate_limit_args=options,
+            **paid,
         )
     elif kind == "location":
         sent = await bot.send_location(
@@ -112,7 +115,7 @@ async def send_content(
         return []
     else:
         method = getattr(bot, f"send_{kind}")
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = dict(paid)
         if content.get("caption"):
             extra["caption"] = content["caption"]
         sent = await method(

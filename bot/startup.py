@@ -64,11 +64,12 @@ def serve(settings: Settings) -> int:
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(app.initialize())
-    except InvalidToken as error:
+    except (InvalidToken, NetworkError) as error:
+        # The HTTP sessions were opened before Telegram answered: close them quietly.
+        loop.run_until_complete(app.bot.shutdown())
         loop.close()
-        return _cannot_start(settings, token_rejected(settings, error))
-    except NetworkError as error:
-        loop.close()
+        if isinstance(error, InvalidToken):
+            return _cannot_start(settings, token_rejected(settings, error))
         return _cannot_start(settings, unreachable(settings, error))
     try:
         if settings.webhook_url:

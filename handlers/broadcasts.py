@@ -133,6 +133,9 @@ async def on_kind(update: Update, context: Context) -> Step:
     count = officer_t(
         context, "broadcast.preview_count", residents=who.residents, groups=who.groups
     )
+    if draft.kind == "alert" and context.porch.settings.broadcast_paid:
+        stars = broadcasts.paid_cost(who, lang)
+        count += "\n" + officer_t(context, "broadcast.preview_paid", stars=stars)
     author = query.from_user.id
     buttons = keyboard(
         context.porch.officers.language,
@@ -183,6 +186,7 @@ async def on_confirm(update: Update, context: Context) -> Step:
         photo_file_id=draft.photo,
         officer_id=user.id,
         bot_username=porch.bot_username,
+        paid=porch.settings.broadcast_paid,
     )
     context.session.broadcast = None
     if broadcast is not None:

@@ -46,6 +46,8 @@ class World:
         self.overrides: dict[str, Any] = {
             "rate_limit_per_second": 0,
             "rate_limit_group_per_minute": 0,
+            "rate_limit_private_per_second": 0,
+            "rate_limit_paid_per_second": 0,
         }
         # A Wednesday noon: far from the default weekly broadcast, whatever day CI runs on.
         self.clock = MovableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))

@@ -1,10 +1,25 @@
-"""The flood budget's arithmetic (bot.budget.GroupWindow and _spends), tested directly."""
+"""The flood budget's arithmetic (bot.budget: windows, paces, what spends), tested directly."""
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import heapq
+import random
+import time
+
+import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.budget import PEOPLE, URGENT, GroupWindow, _spends, may_have_happened
+from bot.budget import (
+    PEOPLE,
+    URGENT,
+    GroupWindow,
+    Pace,
+    TelegramBudget,
+    _spends,
+    may_have_happened,
+)
 
 CARDS = 20  # the outbox priority of an ordinary tip's card
 
@@ -42,3 +57,76 @@ def test_what_may_have_reached_telegram_is_not_repeated() -> None:
     assert not may_have_happened(NetworkError("Bad Gateway"))
     assert _spends("createForumTopic", {"chat_id": -1}) == 1
     assert _spends("closeForumTopic", {"chat_id": -1}) == 1
+
+
+def test_a_pace_keeps_its_schedule_when_a_turn_comes_a_little_late() -> None:
+    pace = Pace(30)
+    pace.spend(1, now=0.0)
+    late = pace.gap + 0.010  # the timer fired 10 ms late
+    assert pace.delay(1, late) == 0.0
+    pace.spend(1, now=late)
+    assert pace.next_free == pytest.approx(2 * pace.gap), "the late turn did not push the rest"
+    assert pace.delay(1, late) > 0.0
+    pace.spend(1, now=100.0)  # after a quiet spell the pace starts afresh: no burst
+    assert pace.next_free == pytest.approx(100.0 + pace.gap)
+
+
+def test_a_pace_spends_the_whole_budget_evenly_and_never_a_second_over() -> None:
+    """Turns come late (a busy event loop: 4 ms on average) and answers up to 10 ms after the
+    send (transit): 97 % of the limit still goes, and no second holds more than 30 messages as
+    Telegram may count them (anywhere between the send and its answer)."""
+    pace, chance, now = Pace(30), random.Random(12), 0.0
+    counted: list[float] = []
+    answers: list[float] = []
+    while now < 60.0:
+        now += 0.001
+        while answers and answers[0] <= now:
+            pace.answered_at(1, heapq.heappop(answers))
+        if pace.delay(1, now) == 0.0 and chance.random() < 0.25:
+            pace.spend(1, now)
+            answer = now + chance.random() * 0.010
+            heapq.heappush(answers, answer)
+            counted.append(now + chance.random() * (answer - now))
+    counted.sort()
+    rate = (len(counted) - 1) / (counted[-1] - counted[0])
+    assert rate >= 30 * 0.97
+    assert max(bisect.bisect_right(counted, t + 1.0) - i for i, t in enumerate(counted)) <= 30
+
+
+def test_a_message_held_up_in_transit_counts_until_its_answer() -> None:
+    pace = Pace(30)
+    for n in range(30):
+        pace.spend(1, now=n * pace.gap)
+    pace.answered_at(29, now=1.0)  # 29 answered at once, a second late
+    assert pace.delay(1, 1.01) > 0, "the last one is still on its way: it may count any moment"
+    pace.answered_at(1, now=1.01)
+    assert pace.delay(1, 1.5) == pytest.approx(0.502), "a second after the first answer"
+
+
+def test_a_private_chat_gets_a_short_burst_then_about_one_a_second() -> None:
+    window = GroupWindow(3, 3.1, reserve=False)
+    for _ in range(3):
+        assert window.delay(CARDS, 1, 0.0) == 0.0, "no reserve in a private chat"
+        window.spend(1, now=0.0)
+    assert window.delay(PEOPLE, 1, 0.5) == pytest.approx(2.6)
+    assert window.idle(3.2)
+    assert GroupWindow(3, 3.1, reserve=False).delay(CARDS, 5, 0.0) == 0.0, "an album goes whole"
+
+
+async def test_paid_sends_have_their_own_pace_and_leave_the_free_one_alone() -> None:
+    budget = TelegramBudget(30, 20, private_per_second=1, paid_per_second=1000)
+    sent: list[float] = []
+
+    async def send() -> bool:
+        sent.append(time.monotonic())
+        return True
+
+    paid = [{"chat_id": 1000 + n, "allow_paid_broadcast": True} for n in range(60)]
+    await asyncio.gather(
+        *(budget.process_request(send, (), {}, "sendMessage", data, None) for data in paid)
+    )
+    assert len(sent) == 60 and sent[-1] - sent[0] < 1.0, "60 paid messages: not 2 s at 30/s"
+    assert budget.pace is not None and not budget.pace.answered.sent, "the free pace is untouched"
+    assert budget.paid_pace is not None and budget.paid_pace.in_flight == 0
+    await budget.process_request(send, (), {}, "sendMessage", {"chat_id": 7}, None)
+    assert len(sent) == 61

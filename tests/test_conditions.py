@@ -5,7 +5,8 @@ never works. No conversation may die, and officers are answered before queued ca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -121,6 +122,47 @@ async def test_a_tip_filed_while_a_broadcast_reaches_the_same_resident(world: Wo
     assert any("your tip is" in (m.text or "") for m in emu.bot_messages(alice.id))
 
 
+async def test_a_resident_tapping_through_a_report_while_the_weekly_tip_reaches_her_draws_no_429(
+    world: World,
+) -> None:
+    """Telegram's limits as they are (30 a second, 3 messages in 3 s to one chat) and the bot's
+    own pacing on: answers to Alice are spaced, not refused."""
+    world.overrides.update(rate_limit_per_second=30, rate_limit_private_per_second=1)
+    await world.restart_bot()
+    emu = world.emu
+    emu.enforce_rate_limits = True
+    residents = await subscribed(world, 40)
+    alice = residents[0]
+    world.clock.set(MONDAY_18H_UTC)
+    async with fast_forward(world):
+        await fire_weekly_job(world, settle=False)
+        await patient_resident_files_a_tip(emu, alice)
+        await world.settle()
+    assert [call for call in emu.calls if call.error_code == 429] == []
+    assert [len(tips_received(world, user)) for user in residents] == [1] * 40
+    assert any("your tip is" in (m.text or "") for m in emu.bot_messages(alice.id))
+    said = [m.text for m in emu.chat(alice.id).messages.values() if m.from_id == alice.id]
+    assert "hello?" not in said, "every answer came before Alice lost patience"
+
+
+@contextlib.asynccontextmanager
+async def fast_forward(world: World, factor: float = 10.0) -> AsyncIterator[None]:
+    """Time runs `factor` times faster for the bot and Telegram alike (paced sends included)."""
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            await world.advance(0.02 * (factor - 1))
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_a_prompt_telegram_keeps_refusing_is_repeated_at_the_next_message(
     world: World,
 ) -> None:
@@ -183,10 +225,11 @@ async def test_a_backed_off_reply_is_retried_on_time_not_at_the_next_tick(world:
         dana.user, world.officer_chat_id, text="Second answer", reply_to=card.message_id
     )
     # The first reply backs off for a second (the outbox's own schedule); the second waits
-    # behind it in the resident's lane. Both arrive within seconds, in order.
+    # behind it in the resident's lane. Both arrive within seconds, in order: the drainer's own
+    # timer brings the backed-off row, nothing else needs to happen meanwhile.
     await world.emu.wait_for(
         lambda: sum("answer" in (m.text or "") for m in world.emu.bot_messages(alice.id)) == 2,
-        timeout=5,
+        timeout=3,
     )
     texts = [m.text or "" for m in world.emu.bot_messages(alice.id) if "answer" in (m.text or "")]
     assert "First answer" in texts[0] and "Second answer" in texts[1]

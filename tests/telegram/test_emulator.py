@@ -377,6 +377,32 @@ async def test_rate_limit_per_group(bot: Bot, emu: BotApiEmulator) -> None:
     assert 1 <= caught.value._retry_after.total_seconds() <= 60
 
 
+async def test_paid_broadcasts_have_their_own_limit(bot: Bot, emu: BotApiEmulator) -> None:
+    """30 a second free, 1,000 a second with allow_paid_broadcast; 3 in 3 s per private chat."""
+    emu.enforce_rate_limits = True
+    emu.clock = lambda: 100.0  # every send in the same instant
+    people = [emu.add_user(f"R{i}") for i in range(40)]
+    for user in people:
+        emu.user_starts(user)
+    for user in people[:30]:
+        await bot.send_message(user.id, "free")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(people[30].id, "one free too many")
+    for user in people[30:]:
+        await bot.send_message(user.id, "paid", allow_paid_broadcast=True)
+    emu.rate_paid = (10, 1.0)  # the same rule as at 1,000/s, scaled down
+    with pytest.raises(RetryAfter):
+        await bot.send_message(people[0].id, "one paid too many", allow_paid_broadcast=True)
+    emu.rate_paid = (1000, 1.0)
+    alice = people[1]
+    await bot.send_message(alice.id, "second", allow_paid_broadcast=True)
+    await bot.send_message(alice.id, "third", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):  # a paid broadcast is still one chat's messages
+        await bot.send_message(alice.id, "fourth", allow_paid_broadcast=True)
+    paid = [c for c in emu.calls_to("sendMessage", ok=True) if c.params.get("allow_paid_broadcast")]
+    assert len(paid) == 12
+
+
 # --------------------------------------------------------------------------------------------
 # Updates
 # --------------------------------------------------------------------------------------------
