@@ -153,7 +153,7 @@ async def porchlight(residents: int, *, limits: bool, lost_after: float) -> Broa
             tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp,
             _tallied_logs() as logs,
         ):
-            world = World(emu, Path(tmp))
+            world = World(emu, str(Path(tmp) / "porchlight.sqlite3"))
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             # The bot's own pacing: Telegram's limits, or off ("paid broadcast" / own server).
             world.overrides["rate_limit_per_second"] = 30 if limits else 0

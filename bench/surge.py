@@ -96,7 +96,7 @@ async def surge(count: int = 40, over: float = 60.0, deadline: float = 300.0) ->
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-surge-") as tmp:
-            world = World(emu, Path(tmp))
+            world = World(emu, str(Path(tmp) / "porchlight.sqlite3"))
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             world.overrides["rate_limit_per_second"] = 30
             world.overrides["rate_limit_group_per_minute"] = 20

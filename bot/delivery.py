@@ -155,8 +155,10 @@ class Drainer:
                     task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
                     self._inflight[row.id] = task
                     task.add_done_callback(functools.partial(self._done, row))
+            # asyncio.timeout, not wait_for: no inner task whose cancellation a stop can race.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(max(timeout, 0.0)):
+                    await self._wake.wait()
 
     def _done(self, row: OutboxRow, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(row.id, None)
