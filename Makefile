@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test wheel-check bench lint check migrate i18n clean
+.PHONY: run test test-sqlite test-postgresql wheel-check bench bench-backends lint check migrate i18n clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Porchlight needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -22,8 +22,15 @@ migrate: $(STAMP)
 check: $(STAMP)
 	@$(VENV)/bin/porchlight check
 
-test: $(STAMP)
-	$(PY) -m pytest -q
+# The whole suite on SQLite, then on a throwaway PostgreSQL the run starts and removes itself
+# (the OS's server binaries, or the pgserver wheel of the dev extra): tests/postgres.py.
+test: test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	$(PY) -m pytest -q --backend=sqlite
+
+test-postgresql: $(STAMP)
+	$(PY) -m pytest -q --backend=postgresql
 
 # Build the wheel, install it into a fresh venv outside the tree, and talk to the installed bot.
 wheel-check: $(STAMP)
@@ -31,6 +38,10 @@ wheel-check: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench --profile
+
+# Tip routing on SQLite and on a throwaway PostgreSQL, side by side.
+bench-backends: $(STAMP)
+	$(PY) -m bench.backends
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -184,7 +184,7 @@ async def porchlight(
             tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp,
             _tallied_logs() as logs,
         ):
-            world = World(emu, Path(tmp))
+            world = World(emu, str(Path(tmp) / "porchlight.sqlite3"))
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             world.overrides.update(
                 http_backend=setup.backend,

@@ -23,6 +23,7 @@ from bot.retention import run_retention
 from bot.tips import OfficerChat
 from storage import Store, Tx
 from storage.clock import to_text
+from storage.sql import Connection
 
 NOW = datetime(2027, 11, 26, 12, 0, tzinfo=UTC)
 OFFICERS = -1001
@@ -48,8 +49,11 @@ class TimedStore(Store):
 
 async def seed(store: Store, tips: int, rows: int) -> None:
     old = to_text(NOW - timedelta(days=400))
-    conn = store.conn
-    await conn.execute("BEGIN")
+    async with Store.transaction(store) as tx:  # not timed: TimedStore measures the bot's
+        await _seed(tx.conn, old, tips, rows)
+
+
+async def _seed(conn: Connection, old: str, tips: int, rows: int) -> None:
     await conn.executemany(
         "INSERT INTO residents (user_id, language, created_at, updated_at) VALUES (?, 'en', ?, ?)",
         [(1_000_000 + n, old, old) for n in range(tips // 4)],
@@ -74,7 +78,6 @@ async def seed(store: Store, tips: int, rows: int) -> None:
         " updated_at) VALUES ('relay', ?, 'x', 20, '{\"contents\": []}', 'sent', ?, ?)",
         [(1_000_000 + n % 1000, old, old) for n in range(rows)],
     )
-    await conn.execute("COMMIT")
 
 
 async def main(tips: int, rows: int) -> None:
@@ -96,9 +99,10 @@ async def main(tips: int, rows: int) -> None:
             f"{done.rows_deleted} | {total:.2f} | {longest * 1000:.1f} | {len(store.holds)} |"
         )
         # One resident with 50 tips (seeded again, linked), erased in one transaction.
-        await store.conn.execute(
-            "UPDATE tips SET resident_id = 1000001, detached = NULL WHERE id <= 50"
-        )
+        async with Store.transaction(store) as tx:
+            await tx.conn.execute(
+                "UPDATE tips SET resident_id = 1000001, detached = NULL WHERE id <= 50"
+            )
         store.holds = []
         officers = OfficerChat(OFFICERS, "en", settings.zone)
         start = time.perf_counter()

@@ -148,7 +148,7 @@ async def run(residents: int, tips: int, deliveries: int) -> StatsResult:
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-bench-stats-") as tmp:
-            world = World(emu, Path(tmp))
+            world = World(emu, str(Path(tmp) / "porchlight.sqlite3"))
             emu.clock = time.monotonic  # call times against time.monotonic()
             store = Store(world.database)
             await store.open()  # the schema, migrated

@@ -102,7 +102,7 @@ async def surge(
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-surge-") as tmp:
-            world = World(emu, Path(tmp), forum=forum)
+            world = World(emu, str(Path(tmp) / "porchlight.sqlite3"), forum=forum)
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             world.overrides["rate_limit_per_second"] = 30
             world.overrides["rate_limit_group_per_minute"] = 20

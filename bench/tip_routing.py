@@ -116,15 +116,16 @@ async def drive_to_summary(emu: BotApiEmulator, people: list[Resident]) -> None:
     await _step(emu, people, _tap(emu, "Anonymous (recommended)"), has_button("Send"))
 
 
-async def run(residents: int, lost_after: float) -> BurstResult:
-    """Start the real app on a fresh database, prepare every tip, then burst the "Send" taps."""
+async def run(residents: int, lost_after: float, database: str | None = None) -> BurstResult:
+    """Start the real app on a fresh database (a SQLite file unless `database` names one, e.g.
+    a PostgreSQL URL), prepare every tip, then burst the "Send" taps."""
     emu = BotApiEmulator()
     await emu.start()
     try:
         with tempfile.TemporaryDirectory(prefix="porchlight-bench-") as tmp:
             # The bot's pacing is off here (World's default): this measures the code path. With
             # Telegram's real limit the officer chat takes 20 messages a minute, whatever the code.
-            world = World(emu, Path(tmp))
+            world = World(emu, database or str(Path(tmp) / "porchlight.sqlite3"))
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             await world.start_bot()
             try:

@@ -17,18 +17,18 @@ from bot.logs import configure_logging
 async def migrate(settings: Settings) -> int:
     from storage.db import apply_migrations, connect
 
-    conn = await connect(settings.database_path)
+    conn = await connect(settings.database)
     try:
         applied = await apply_migrations(conn)
     finally:
         await conn.close()
     if applied:
         print(
-            f"Applied {len(applied)} migration(s) to {settings.database_path}: "
+            f"Applied {len(applied)} migration(s) to {settings.database_label}: "
             + ", ".join(applied)
         )
     else:
-        print(f"{settings.database_path} is up to date.")
+        print(f"{settings.database_label} is up to date.")
     return 0
 
 

@@ -142,6 +142,11 @@ def backup(settings: StorageSettings, path: str, *, force: bool, now: datetime) 
     """The command: prints what it wrote, or one line saying why not."""
     database = Path(settings.database_path)
     try:
+        if settings.database_url:
+            raise Refused(
+                "copies a SQLite file, and DATABASE_URL is set: back up PostgreSQL with pg_dump"
+                " (or your provider's snapshots)"
+            )
         if not database.is_file():
             raise Refused(f"there is no database at {database} (DATABASE_PATH); nothing to copy")
         target = destination(path, database, force=force, now=now)

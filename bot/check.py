@@ -131,20 +131,15 @@ def _check_topics(report: Report, member: ChatMember, username: str | None) -> N
 
 
 async def _check_database(settings: Settings, report: Report) -> None:
-    path = settings.database_path
+    path = settings.database_label
     try:
-        conn = await connect(path)
+        conn = await connect(settings.database)
     except Exception as error:
-        report.say(
-            PROBLEM,
-            f"cannot open the database {path} ({error}): check DATABASE_PATH "
-            "and that its folder is writable",
-        )
+        report.say(PROBLEM, _unreachable(settings, error))
         return
     try:
         pending = await pending_migrations(conn)
-        await conn.execute("BEGIN IMMEDIATE")
-        await conn.execute("ROLLBACK")
+        await conn.script(f"{conn.dialect.begin_write}; ROLLBACK;")
         if pending:
             report.say(
                 WARN,
@@ -157,3 +152,18 @@ async def _check_database(settings: Settings, report: Report) -> None:
         report.say(PROBLEM, f"the database {path} is not usable ({error})")
     finally:
         await conn.close()
+
+
+def _unreachable(settings: Settings, error: Exception) -> str:
+    """One line: what failed, the driver's reason, and which setting to look at."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if settings.database_url:
+        return (
+            f"cannot connect to the database {settings.database_label} ({reason}):"
+            " check DATABASE_URL (host, port, user, password, database name) and that"
+            " the server accepts this machine"
+        )
+    return (
+        f"cannot open the database {settings.database_label} ({reason}): check DATABASE_PATH "
+        "and that its folder is writable"
+    )

@@ -17,6 +17,15 @@ HTTP_BACKENDS = ("aiohttp", "httpx")
 _OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 
 
+def redact(location: str) -> str:
+    """A database URL without its password (a path is returned as it is)."""
+    parts = urlsplit(location)
+    if not parts.scheme or parts.password is None:
+        return location
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
 def parse_offsets(value: str) -> list[timedelta]:
     """'24h,1h' → [24 h, 1 h]; units m, h, d."""
     result = []
@@ -49,7 +58,32 @@ class StorageSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_path: str = "data/porchlight.sqlite3"
+    # postgresql://user:password@host:5432/name selects PostgreSQL (DATABASE_PATH is then unused).
+    database_url: str | None = None
     timezone: str = "UTC"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a PostgreSQL URL like"
+                " postgresql://porchlight:secret@db.example.org/porchlight"
+                " (leave it unset for SQLite at DATABASE_PATH)"
+            )
+        return value
+
+    @property
+    def database(self) -> str:
+        """Where the data lives: DATABASE_URL when set, else the SQLite file DATABASE_PATH."""
+        return self.database_url or self.database_path
+
+    @property
+    def database_label(self) -> str:
+        """`database` fit for a log or a terminal: a URL's password is left out."""
+        return redact(self.database)
 
     @field_validator("timezone")
     @classmethod

@@ -145,6 +145,13 @@ def export(settings: StorageSettings, *, since: str, until: str | None, output: 
     """The command: CSV to `output` (or standard output), or one line saying why not."""
     zone = settings.zone
     database = Path(settings.database_path)
+    if settings.database_url:
+        print(
+            "porchlight export: reads a SQLite file, and DATABASE_URL is set (PostgreSQL:"
+            " not supported yet)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         start, end = day_bounds(since, until, zone)
         tips = read_tips(database, start, end)

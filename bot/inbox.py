@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import timedelta
 
 from telegram import Bot, Update
 
-from storage import Store
+from storage import DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class Inbox(asyncio.Queue[object]):
             try:
                 async with self.store.autocommit() as tx:  # one statement: one round trip
                     return await tx.inbox.add(update.update_id, update.to_dict())
-            except sqlite3.Error as error:
+            except DATABASE_ERRORS as error:
                 log.error("could not store update %s (%s); retrying", update.update_id, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import Clock, from_text, to_text
 from storage.models import Advice, Broadcast, CommunityGroup
+from storage.sql import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class NewAdvice:
     added_by: int | None = None
 
 
-def _advice(row: aiosqlite.Row) -> Advice:
+def _advice(row: Row) -> Advice:
     return Advice(
         id=row["id"],
         key=row["key"],
@@ -39,7 +38,7 @@ def _advice(row: aiosqlite.Row) -> Advice:
     )
 
 
-def _broadcast(row: aiosqlite.Row) -> Broadcast:
+def _broadcast(row: Row) -> Broadcast:
     return Broadcast(
         id=row["id"],
         key=row["key"],
@@ -54,7 +53,7 @@ def _broadcast(row: aiosqlite.Row) -> Broadcast:
     )
 
 
-def _group(row: aiosqlite.Row) -> CommunityGroup:
+def _group(row: Row) -> CommunityGroup:
     return CommunityGroup(
         chat_id=row["chat_id"],
         title=row["title"],
@@ -65,17 +64,17 @@ def _group(row: aiosqlite.Row) -> CommunityGroup:
 
 
 class LibraryRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
     async def add(self, new: NewAdvice) -> bool:
         """Add a tip at the end of the rotation, once per key. True when it was new."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO advice (key, topic, position, title_en, body_en,"
+            "INSERT INTO advice (key, topic, position, title_en, body_en,"
             " title_es, body_es, added_by, created_at)"
             " VALUES (?, ?, (SELECT coalesce(max(position), 0) + 1 FROM advice),"
-            " ?, ?, ?, ?, ?, ?)",
+            " ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 new.key,
                 new.topic,
@@ -137,7 +136,7 @@ class LibraryRepo:
 
 
 class BroadcastRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -153,8 +152,8 @@ class BroadcastRepo:
     ) -> Broadcast | None:
         """A new broadcast, or None when one with this key exists (the run already happened)."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO broadcasts (key, kind, advice_id, created_by, text,"
-            " photo_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO broadcasts (key, kind, advice_id, created_by, text,"
+            " photo_file_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, kind, advice_id, created_by, text, photo_file_id, to_text(self.clock.now())),
         )
         if cursor.rowcount != 1:
@@ -205,7 +204,7 @@ class BroadcastRepo:
 
 
 class GroupRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 

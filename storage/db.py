@@ -1,21 +1,22 @@
-"""The SQLite connection, its pragmas, transactions and the migration runner.
+"""The Store (one database, SQLite or PostgreSQL), its transactions, and the migration runner.
 
-One long-lived connection serves the whole process: aiosqlite runs it on its own thread, and an
-asyncio lock makes each transaction (and each read) see a consistent database. Write
-transactions start with BEGIN IMMEDIATE so they never fail half-way with "database is locked".
+`Store(location)` picks the backend: a `postgresql://` URL is PostgreSQL (storage/postgres.py),
+anything else a SQLite file (storage/sqlite.py). The repositories see only the connection
+interface of storage/sql.py, whichever it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from pathlib import Path
 
-import aiosqlite
+import asyncpg
 
+from storage import postgres
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
 from storage.desk_tools import BlockRepo, CannedRepo
@@ -25,20 +26,31 @@ from storage.forum_topics import ForumTopicRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
+from storage.postgres import PostgresBackend, is_postgres_url
 from storage.privacy import PrivacyRepo
 from storage.residents import ResidentRepo
+from storage.sql import POSTGRESQL, Connection
+from storage.sqlite import SqliteBackend
 from storage.stats import StatsRepo
 from storage.tips import TipRepo
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000
+Backend = SqliteBackend | PostgresBackend
+
+# What a database that is down, locked or gone raises, whichever the backend.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
 
 
 class Tx:
     """The repositories, bound to one connection inside one transaction (or read)."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
         self.residents = ResidentRepo(conn, clock)
@@ -79,111 +91,144 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def _applied_versions(conn: aiosqlite.Connection) -> set[int]:
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations"
-        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+def _in_dialect(conn: Connection, sql: str) -> str:
+    return postgres.ddl(sql) if conn.dialect is POSTGRESQL else sql
+
+
+async def _applied_versions(conn: Connection) -> set[int]:
+    await conn.script(
+        _in_dialect(
+            conn,
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
     )
     async with conn.execute("SELECT version FROM schema_migrations") as cursor:
         return {row[0] for row in await cursor.fetchall()}
 
 
-async def pending_migrations(conn: aiosqlite.Connection) -> list[str]:
+async def pending_migrations(conn: Connection) -> list[str]:
     applied = await _applied_versions(conn)
     return [name for version, name, _ in migration_files() if version not in applied]
 
 
-async def apply_migrations(conn: aiosqlite.Connection, until: int | None = None) -> list[str]:
+async def apply_migrations(conn: Connection, until: int | None = None) -> list[str]:
     """Apply every migration not applied yet (up to version `until`: the migration tests build
-    a database of an earlier version), each in its own transaction. Returns their names."""
-    applied = await _applied_versions(conn)
-    done = []
-    for version, name, sql in migration_files():
-        if version in applied or (until is not None and version > until):
-            continue
-        # executescript commits first; wrap the script so a failure leaves nothing half-applied.
-        await conn.executescript(
-            "BEGIN IMMEDIATE;\n"
-            + sql
-            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', datetime('now'));"
-            + "\nCOMMIT;"
-        )
-        log.info("applied migration %s", name)
-        done.append(name)
-    return done
+    a database of an earlier version), each in its own transaction. Returns their names.
+    On PostgreSQL an advisory lock makes processes starting together migrate one at a time."""
+    on_postgres = conn.dialect is POSTGRESQL
+    if on_postgres:
+        await conn.execute("SELECT pg_advisory_lock(?)", (postgres.MIGRATION_LOCK,))
+    try:
+        applied = await _applied_versions(conn)
+        done = []
+        for version, name, sql in migration_files():
+            if version in applied or (until is not None and version > until):
+                continue
+            stamp = to_text(SystemClock().now())
+            # One script, one transaction: a failure leaves nothing half-applied. (SQLite's
+            # executescript commits first, hence the explicit BEGIN.)
+            script = (
+                f"{conn.dialect.begin_write};\n{_in_dialect(conn, sql)}\n"
+                f"INSERT INTO schema_migrations VALUES ({version}, '{name}', '{stamp}');\n"
+                + (postgres.RESET_IDENTITIES if on_postgres else "")
+                + "COMMIT;"
+            )
+            try:
+                await conn.script(script)
+            except BaseException:
+                await _roll_back(conn)
+                raise
+            log.info("applied migration %s", name)
+            done.append(name)
+        return done
+    finally:
+        if on_postgres:
+            await conn.execute("SELECT pg_advisory_unlock(?)", (postgres.MIGRATION_LOCK,))
 
 
-async def connect(path: str) -> aiosqlite.Connection:
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+async def _roll_back(conn: Connection) -> None:
+    try:
+        await conn.script("ROLLBACK")
+    except Exception:  # nothing was open: the script failed before its BEGIN
+        log.debug("no transaction to roll back", exc_info=True)
+
+
+def backend_for(location: str) -> Backend:
+    if is_postgres_url(location):
+        return PostgresBackend(location)
+    return SqliteBackend(location)
 
 
 class Store:
-    """The process's access to the database. `open()` is idempotent and migrates."""
+    """The process's access to the database. `open()` is idempotent and migrates.
 
-    def __init__(self, path: str, clock: Clock | None = None) -> None:
-        self.path = path
+    `location` is a SQLite file path or a `postgresql://` URL (DATABASE_URL)."""
+
+    def __init__(self, location: str, clock: Clock | None = None) -> None:
+        self.location = location
         self.clock: Clock = clock or SystemClock()
-        self._conn: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self.backend: Backend = backend_for(location)
+        self._opened = False
         self._open_lock = asyncio.Lock()
         self._listeners: list[asyncio.Event] = []
 
+    @property
+    def dialect_name(self) -> str:
+        return self.backend.dialect.name
+
     async def open(self) -> None:
         async with self._open_lock:
-            if self._conn is not None:
+            if self._opened:
                 return
-            conn = await connect(self.path)
-            await apply_migrations(conn)
-            self._conn = conn
+            conn = await self.backend.connect()
+            try:
+                await apply_migrations(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            if isinstance(self.backend, PostgresBackend):
+                await conn.close()
+                await self.backend.start_pool()
+            else:
+                self.backend.adopt(conn)
+            self._opened = True
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise RuntimeError("Store.open() has not been called")
-        return self._conn
+        await self.backend.close()
+        self._opened = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._lock:
-            conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Tx(conn, self.clock)
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+        async with self.backend.transaction() as conn:
+            yield Tx(conn, self.clock)
         for event in self._listeners:
             event.set()
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:
-        """Statements that each commit on their own: one round trip to SQLite's thread instead
-        of three, for a write that is a single statement (the update inbox). Commit listeners
-        are not woken: nothing here is for the outbox."""
-        async with self._lock:
-            yield Tx(self.conn, self.clock)
+        """Statements that each commit on their own: one round trip instead of three, for a
+        write that is a single statement (the update inbox). Commit listeners are not woken:
+        nothing here is for the outbox."""
+        async with self.backend.unguarded() as conn:
+            yield Tx(conn, self.clock)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """Reads that never see another coroutine's uncommitted writes."""
-        async with self._lock:
-            yield Tx(self.conn, self.clock)
+        if isinstance(self.backend, PostgresBackend):
+            async with self.backend.read() as conn:
+                yield Tx(conn, self.clock)
+        else:
+            async with self.backend.unguarded() as conn:
+                yield Tx(conn, self.clock)
 
     def on_commit(self, event: asyncio.Event) -> None:
         """Set `event` after every commit (the outbox drainer waits on it)."""
         self._listeners.append(event)
+
+
+async def connect(location: str) -> Connection:
+    """A connection of its own (for `porchlight migrate` and `check`), not the Store's."""
+    return await backend_for(location).connect()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.clock import Clock, from_text, to_text
 from storage.models import Block, Canned
+from storage.sql import Connection, Row
 
 
-def _block(row: aiosqlite.Row) -> Block:
+def _block(row: Row) -> Block:
     return Block(
         resident_id=row["resident_id"],
         tip_id=row["tip_id"],
@@ -18,7 +17,7 @@ def _block(row: aiosqlite.Row) -> Block:
     )
 
 
-def _canned(row: aiosqlite.Row) -> Canned:
+def _canned(row: Row) -> Canned:
     texts = {"en": row["text_en"]}
     if row["text_es"]:
         texts["es"] = row["text_es"]
@@ -26,7 +25,7 @@ def _canned(row: aiosqlite.Row) -> Canned:
 
 
 class BlockRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -42,8 +41,8 @@ class BlockRepo:
     ) -> bool:
         """Block the resident; False when they already were."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO blocks (resident_id, tip_id, reason, officer_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO blocks (resident_id, tip_id, reason, officer_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (resident_id, tip_id, reason, officer_id, to_text(self.clock.now())),
         )
         return cursor.rowcount == 1
@@ -58,9 +57,11 @@ class BlockRepo:
     async def hold(self, resident_id: int, resident_hash: str) -> bool:
         """Move the resident's block (if any) to its hash; False when they were not blocked."""
         cursor = await self.conn.execute(
-            "INSERT OR REPLACE INTO erased_blocks (resident_hash, tip_id, reason, officer_id,"
+            "INSERT INTO erased_blocks (resident_hash, tip_id, reason, officer_id,"
             " created_at) SELECT ?, tip_id, reason, officer_id, created_at FROM blocks"
-            " WHERE resident_id = ?",
+            " WHERE resident_id = ? ON CONFLICT (resident_hash) DO UPDATE SET"
+            " tip_id = excluded.tip_id, reason = excluded.reason,"
+            " officer_id = excluded.officer_id, created_at = excluded.created_at",
             (resident_hash, resident_id),
         )
         await self.conn.execute("DELETE FROM blocks WHERE resident_id = ?", (resident_id,))
@@ -69,9 +70,9 @@ class BlockRepo:
     async def restore(self, resident_hash: str, resident_id: int) -> bool:
         """The same account came back: its held block applies to its new registration."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO blocks (resident_id, tip_id, reason, officer_id, created_at)"
+            "INSERT INTO blocks (resident_id, tip_id, reason, officer_id, created_at)"
             " SELECT ?, tip_id, reason, officer_id, created_at FROM erased_blocks"
-            " WHERE resident_hash = ?",
+            " WHERE resident_hash = ? ON CONFLICT DO NOTHING",
             (resident_id, resident_hash),
         )
         await self.conn.execute(
@@ -88,7 +89,7 @@ class BlockRepo:
 
 
 class CannedRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 

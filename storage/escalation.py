@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import Clock, from_text, to_text
 from storage.models import AuditEntry, Tip
+from storage.sql import Connection
 from storage.tips import TipRepo
 
 OPEN_STATUSES = ("new", "acknowledged", "taken")
@@ -26,7 +25,7 @@ class Unanswered:
 
 
 class EscalationRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -38,7 +37,7 @@ class EscalationRepo:
             " max(e.created_at) AS last_at FROM tips t"
             " LEFT JOIN escalations e ON e.tip_id = t.id"
             " WHERE t.urgent = 1 AND t.status = 'new' AND t.merged_into IS NULL"
-            " GROUP BY t.id HAVING rounds < ?"
+            " GROUP BY t.id HAVING coalesce(max(e.round), 0) < ?"
             " ORDER BY t.id",
             (below,),
         ) as c:
@@ -52,8 +51,8 @@ class EscalationRepo:
         """Take round `round_` of a tip (the first pins message `pinned`, the card); False
         when it was taken already."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO escalations (tip_id, round, created_at, pinned_message_id)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO escalations (tip_id, round, created_at, pinned_message_id)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (tip_id, round_, to_text(self.clock.now()), pinned),
         )
         return cursor.rowcount == 1
@@ -95,7 +94,7 @@ class EscalationRepo:
     async def claim_day(self, key: str) -> bool:
         """Take a day's run (e.g. "stale:2026-11-26"); False when it ran already."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO daily_runs (key, created_at) VALUES (?, ?)",
+            "INSERT INTO daily_runs (key, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (key, to_text(self.clock.now())),
         )
         return cursor.rowcount == 1
@@ -104,7 +103,7 @@ class EscalationRepo:
 class OverviewRepo:
     """What officers look at across tips: open tips, stale tips, a tip's audit trail."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.tips = TipRepo(conn, clock)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import Clock, from_text, to_text
 from storage.models import Event, EventJob, RsvpCounts
+from storage.sql import Connection, Row
 
 ANSWERS = ("going", "maybe", "no")
 
@@ -26,7 +25,7 @@ class NewEvent:
     created_by: int | None = None
 
 
-def _event(row: aiosqlite.Row) -> Event:
+def _event(row: Row) -> Event:
     return Event(
         id=row["id"],
         title=row["title"],
@@ -42,7 +41,7 @@ def _event(row: aiosqlite.Row) -> Event:
     )
 
 
-def _job(row: aiosqlite.Row) -> EventJob:
+def _job(row: Row) -> EventJob:
     return EventJob(
         id=row["id"],
         event_id=row["event_id"],
@@ -54,7 +53,7 @@ def _job(row: aiosqlite.Row) -> EventJob:
 
 
 class EventRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -63,7 +62,7 @@ class EventRepo:
         cursor = await self.conn.execute(
             "INSERT INTO events (title, starts_at, ends_at, place, latitude, longitude,"
             " description, capacity, created_by, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 new.title,
                 to_text(new.starts_at),
@@ -78,8 +77,8 @@ class EventRepo:
                 now,
             ),
         )
-        assert cursor.lastrowid is not None
-        event = await self.get(cursor.lastrowid)
+        assert cursor.returned_id is not None
+        event = await self.get(cursor.returned_id)
         assert event is not None
         return event
 
@@ -157,7 +156,8 @@ class EventRepo:
             (event_id,),
         ) as c:
             row = await c.fetchone()
-        average, ratings = (row[0], row[1]) if row else (None, 0)
+        # PostgreSQL's avg of integers is a Decimal; SQLite's a float.
+        average, ratings = (None if row[0] is None else float(row[0]), row[1]) if row else (None, 0)
         return RsvpCounts(
             going=by_answer.get("going", 0),
             maybe=by_answer.get("maybe", 0),
@@ -181,8 +181,8 @@ class EventRepo:
         self, event_id: int, kind: str, lead_minutes: int, due_at: datetime, status: str = "pending"
     ) -> None:
         await self.conn.execute(
-            "INSERT OR IGNORE INTO event_jobs (event_id, kind, lead_minutes, due_at, status)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO event_jobs (event_id, kind, lead_minutes, due_at, status)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (event_id, kind, lead_minutes, to_text(due_at), status),
         )
 

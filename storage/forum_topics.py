@@ -7,15 +7,14 @@ and of two deliveries that find the same topic deleted, one clears it.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.clock import Clock
+from storage.sql import Connection
 
 CREATING, OPEN, CLOSED, UNKNOWN = "creating", "open", "closed", "unknown"
 
 
 class ForumTopicRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 

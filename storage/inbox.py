@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import Clock, to_text
+from storage.sql import Connection, marks
 
 
 @dataclass(frozen=True)
@@ -23,14 +22,15 @@ class InboxEntry:
 
 
 class InboxRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
     async def add(self, update_id: int, payload: dict[str, Any]) -> bool:
         """Keep an update; False if this id is already here (pending or handled)."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+            "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (update_id, json.dumps(payload), to_text(self.clock.now())),
         )
         return cursor.rowcount == 1
@@ -39,8 +39,8 @@ class InboxRepo:
         """Forget the payloads, keep the ids (see `forget_handled`). One statement."""
         await self.conn.execute(
             "UPDATE inbox SET payload = '', handled_at = ?"
-            " WHERE update_id IN (SELECT value FROM json_each(?))",
-            (to_text(self.clock.now()), json.dumps(update_ids)),
+            f" WHERE update_id IN ({marks(len(update_ids))})",
+            (to_text(self.clock.now()), *update_ids),
         )
 
     async def pending(self) -> list[InboxEntry]:

@@ -9,11 +9,10 @@ import json
 import logging
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.clock import Clock, to_text
 from storage.models import OutboxRow
 from storage.payload import Payload, PayloadError, from_json, to_json
+from storage.sql import Connection, Row
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class NewDelivery:
     broadcast_id: int | None = None
 
 
-def _payload(row: aiosqlite.Row) -> Payload | None:
+def _payload(row: Row) -> Payload | None:
     """A payload this version cannot read leaves the row readable: the drainer then fails it
     with the reason recorded, instead of one bad row stopping every delivery."""
     try:
@@ -49,7 +48,7 @@ def _payload(row: aiosqlite.Row) -> Payload | None:
         return None
 
 
-def _row(row: aiosqlite.Row) -> OutboxRow:
+def _row(row: Row) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
         kind=row["kind"],
@@ -67,7 +66,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
 
 
 class OutboxRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -75,9 +74,9 @@ class OutboxRepo:
         """Add a row; a repeated dedupe key adds nothing and returns None."""
         now = to_text(self.clock.now())
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (kind, chat_id, lane, priority, payload, tip_id,"
+            "INSERT INTO outbox (kind, chat_id, lane, priority, payload, tip_id,"
             " dedupe_key, broadcast_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             (
                 delivery.kind,
                 delivery.chat_id,
@@ -91,7 +90,7 @@ class OutboxRepo:
                 now,
             ),
         )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        return cursor.returned_id
 
     async def pending_cards(self, tip_id: int) -> list[OutboxRow]:
         """A tip's cards still waiting to be posted (its first card, or one an officer opened)."""

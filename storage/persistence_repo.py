@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.sql import Connection
 
 
 class PersistenceRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def load(self, kind: str) -> dict[str, str]:

@@ -11,9 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import Clock, to_text
+from storage.sql import Connection, marks
 
 
 @dataclass(frozen=True)
@@ -25,12 +24,8 @@ class Holdings:
     answers: int  # event answers (RSVPs)
 
 
-def _ids(tip_ids: list[int]) -> str:
-    return json.dumps(tip_ids)
-
-
 class PrivacyRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -59,32 +54,29 @@ class PrivacyRepo:
         """The tips stay on record without their resident: no id, no shared name, no source key
         naming the chat, no follow-up saying which chat it came from (its text stays), and no
         reply mapping in a private chat (so nothing there leads back to the tip)."""
-        ids = _ids(tip_ids)
+        ids = marks(len(tip_ids))
         await self.conn.execute(
             "UPDATE tips SET resident_id = NULL, reporter_name = NULL, detached = ?,"
-            " source_key = 'detached:' || id WHERE id IN (SELECT value FROM json_each(?))",
-            (reason, ids),
+            f" source_key = 'detached:' || id WHERE id IN ({ids})",
+            (reason, *tip_ids),
         )
         await self.conn.execute(
             "UPDATE tip_messages SET source_chat_id = NULL, source_message_id = NULL"
-            " WHERE author = 'resident' AND tip_id IN (SELECT value FROM json_each(?))",
-            (ids,),
+            f" WHERE author = 'resident' AND tip_id IN ({ids})",
+            tip_ids,
         )
         # Private chats have positive ids; the officer chat's mapping stays (officers may still
         # reply to the card, and are told why it goes nowhere).
         await self.conn.execute(
-            "DELETE FROM thread_messages WHERE chat_id > 0"
-            " AND tip_id IN (SELECT value FROM json_each(?))",
-            (ids,),
+            f"DELETE FROM thread_messages WHERE chat_id > 0 AND tip_id IN ({ids})", tip_ids
         )
 
     async def forget_deliveries_of_tips(self, tip_ids: list[int]) -> None:
         """Delivered or failed rows about these tips (the card as it was sent, with a shared
         name in it): a delivery log, not the record, which is the tip itself."""
         await self.conn.execute(
-            "DELETE FROM outbox WHERE status != 'pending'"
-            " AND tip_id IN (SELECT value FROM json_each(?))",
-            (_ids(tip_ids),),
+            f"DELETE FROM outbox WHERE status != 'pending' AND tip_id IN ({marks(len(tip_ids))})",
+            tip_ids,
         )
 
     async def forget_resident(self, user_id: int) -> None:
@@ -96,20 +88,25 @@ class PrivacyRepo:
         await self.conn.execute(
             "DELETE FROM ptb_persistence WHERE kind = 'user_data' AND key = ?", (str(user_id),)
         )
-        await self.conn.execute(
-            "DELETE FROM ptb_persistence WHERE kind LIKE 'conversation:%'"
-            " AND EXISTS (SELECT 1 FROM json_each(ptb_persistence.key) WHERE value = ?)",
-            (user_id,),
-        )
+        # A conversation's key is a JSON list of chat and user ids: read in Python, as the
+        # backends' JSON functions differ.
+        async with self.conn.execute(
+            "SELECT kind, key FROM ptb_persistence WHERE kind LIKE 'conversation:%'"
+        ) as c:
+            steps = [(row[0], row[1]) for row in await c.fetchall()]
+        for kind, key in steps:
+            if user_id in json.loads(key):
+                await self.conn.execute(
+                    "DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", (kind, key)
+                )
         await self.conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
 
     async def forget_group_adder(self, labels: list[str]) -> None:
         """A community group the person added keeps no "added by" naming them, and its
         delivered approval card goes from the log (a card still waiting is posted as written)."""
         async with self.conn.execute(
-            "SELECT chat_id FROM community_groups"
-            " WHERE added_by_name IN (SELECT value FROM json_each(?))",
-            (json.dumps(labels),),
+            f"SELECT chat_id FROM community_groups WHERE added_by_name IN ({marks(len(labels))})",
+            labels,
         ) as c:
             groups = [row[0] for row in await c.fetchall()]
         for chat_id in groups:

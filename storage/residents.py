@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.clock import Clock, to_text
 from storage.models import TOPICS, Resident
+from storage.sql import Connection, Row
 
 
-def _resident(row: aiosqlite.Row) -> Resident:
+def _resident(row: Row) -> Resident:
     opt_in = row["broadcast_opt_in"]
     return Resident(
         user_id=row["user_id"],
@@ -20,7 +19,7 @@ def _resident(row: aiosqlite.Row) -> Resident:
 
 
 class ResidentRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -36,7 +35,7 @@ class ResidentRepo:
             "INSERT INTO residents (user_id, language, created_at, updated_at)"
             " VALUES (?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET reachable = 1, updated_at = excluded.updated_at"
-            " WHERE reachable = 0",
+            " WHERE residents.reachable = 0",
             (user_id, language, now, now),
         )
         resident = await self.get(user_id)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
+from typing import Any
 
 from storage.clock import Clock, to_text
+from storage.sql import Connection
 
 OPEN_STATUSES = ("new", "acknowledged", "taken")
 # What a duration is measured to, from the filing of the tip.
@@ -82,7 +82,7 @@ class EventCounts:
 
 
 class StatsRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
 
@@ -114,8 +114,8 @@ class StatsRepo:
         ("answer" or "resolution"), over tips filed in [start, end), spam left out."""
         column = MILESTONES[milestone]
         async with self.conn.execute(
-            "WITH d AS (SELECT max(0, round((julianday(" + column + ") - julianday(created_at))"
-            "   * 86400.0, 3)) AS s FROM tips WHERE created_at >= ? AND created_at < ?"
+            "WITH d AS (SELECT " + self.conn.dialect.seconds_between(column, "created_at") + ""
+            "   AS s FROM tips WHERE created_at >= ? AND created_at < ?"
             "   AND " + column + " IS NOT NULL AND status != 'spam'),"
             " r AS (SELECT s, row_number() OVER (ORDER BY s) AS n, count(*) OVER () AS total"
             "   FROM d)"
@@ -128,7 +128,7 @@ class StatsRepo:
             row = await c.fetchone()
         if row is None or not row[0]:
             return Durations(0, None, None)
-        return Durations(row[0], row[1], row[2])
+        return Durations(row[0], _float(row[1]), _float(row[2]))
 
     async def ratings(self, start: datetime, end: datetime) -> Ratings:
         """Residents' ratings given in [start, end)."""
@@ -138,7 +138,7 @@ class StatsRepo:
             (to_text(start), to_text(end)),
         ) as c:
             row = await c.fetchone()
-        return Ratings(row[0], row[1]) if row else Ratings(0, None)
+        return Ratings(row[0], _float(row[1])) if row else Ratings(0, None)
 
     async def broadcasts(self, start: datetime, end: datetime) -> list[BroadcastCounts]:
         """Broadcasts created in [start, end) by kind, with their deliveries' outcomes."""
@@ -149,11 +149,11 @@ class StatsRepo:
             period,
         ) as c:
             kinds = [(row[0], row[1], row[2]) for row in await c.fetchall()]
-        # CROSS JOIN keeps broadcasts the outer loop (SQLite's way of fixing the join order):
-        # a few broadcasts, each seeking its failures in outbox_broadcast, never a scan of it.
+        # Broadcasts stay the outer loop: a few broadcasts, each seeking its failures in
+        # outbox_broadcast, never a scan of it.
         async with self.conn.execute(
             "SELECT b.kind, o.status, count(*) FROM broadcasts b"
-            " CROSS JOIN outbox o ON o.broadcast_id = b.id"
+            f" {self.conn.dialect.outer_first_join} outbox o ON o.broadcast_id = b.id"
             "  AND o.status IN ('pending', 'failed', 'unreachable')"
             " WHERE b.created_at >= ? AND b.created_at < ? GROUP BY b.kind, o.status",
             period,
@@ -182,7 +182,8 @@ class StatsRepo:
             row = await c.fetchone()
         held = row[0] if row else 0
         async with self.conn.execute(
-            "SELECT coalesce(sum(r.answer = 'going'), 0), count(r.rating), avg(r.rating)"
+            "SELECT coalesce(sum(CASE WHEN r.answer = 'going' THEN 1 ELSE 0 END), 0),"
+            " count(r.rating), avg(r.rating)"
             " FROM events e JOIN rsvps r ON r.event_id = e.id"
             " WHERE e.status = 'announced' AND e.starts_at >= ? AND e.starts_at < ?",
             period,
@@ -190,7 +191,7 @@ class StatsRepo:
             answers = await c.fetchone()
         if answers is None:
             return EventCounts(held, 0, 0, None)
-        return EventCounts(held, answers[0], answers[1], answers[2])
+        return EventCounts(held, answers[0], answers[1], _float(answers[2]))
 
     async def digest_done(self, key: str) -> bool:
         async with self.conn.execute("SELECT 1 FROM digest_runs WHERE key = ?", (key,)) as c:
@@ -199,8 +200,13 @@ class StatsRepo:
     async def claim_digest(self, key: str, start: datetime, end: datetime) -> bool:
         """Take a week's digest (e.g. "digest:2026-W49"); False when it was taken already."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO digest_runs (key, period_start, period_end, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO digest_runs (key, period_start, period_end, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, to_text(start), to_text(end), to_text(self.clock.now())),
         )
         return cursor.rowcount == 1
+
+
+def _float(value: Any) -> float | None:
+    """An average or a duration as a float (PostgreSQL's numeric arrives as Decimal)."""
+    return None if value is None else float(value)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import Clock, from_text, to_text
 from storage.models import MediaItem, ThreadLink, Tip, TipMessage
+from storage.sql import Connection, Dialect, Row, marks
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,18 @@ class NewTipMessage:
     officer_id: int | None = None
 
 
-# Every Tip is read with its group (the ids merged into it) and its hint's status, so a card
-# rendered from any read shows the same thing.
-SELECT_TIPS = (
-    "SELECT tips.*,"
-    " (SELECT group_concat(m.id) FROM tips m WHERE m.merged_into = tips.id) AS merged_ids,"
-    " (SELECT d.status FROM tips d WHERE d.id = tips.duplicate_of) AS duplicate_status"
-    " FROM tips"
-)
+def select_tips(dialect: Dialect) -> str:
+    """Every Tip is read with its group (the ids merged into it) and its hint's status, so a
+    card rendered from any read shows the same thing."""
+    return (
+        "SELECT tips.*,"
+        f" (SELECT {dialect.id_list('m.id')} FROM tips m WHERE m.merged_into = tips.id)"
+        " AS merged_ids,"
+        " (SELECT d.status FROM tips d WHERE d.id = tips.duplicate_of) AS duplicate_status"
+        " FROM tips"
+    )
+
+
 OPEN_SQL = "('new', 'acknowledged', 'taken')"
 
 
@@ -59,7 +62,7 @@ def _ids(text: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(part) for part in text.split(","))) if text else ()
 
 
-def _tip(row: aiosqlite.Row, media: tuple[MediaItem, ...]) -> Tip:
+def _tip(row: Row, media: tuple[MediaItem, ...]) -> Tip:
     return Tip(
         id=row["id"],
         resident_id=row["resident_id"],
@@ -103,7 +106,7 @@ def _when(value: str | None) -> datetime | None:
     return from_text(value) if value else None
 
 
-def _tip_message(row: aiosqlite.Row) -> TipMessage:
+def _tip_message(row: Row) -> TipMessage:
     return TipMessage(
         id=row["id"],
         tip_id=row["tip_id"],
@@ -121,19 +124,19 @@ def _tip_message(row: aiosqlite.Row) -> TipMessage:
 
 
 class TipRepo:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
+        self.select = select_tips(conn.dialect)
 
     async def insert(self, new: NewTip) -> tuple[Tip, bool]:
-        """Store a tip once per source key. Returns (tip, created)."""
-        existing = await self.get_by_source_key(new.source_key)
-        if existing is not None:
-            return existing, False
+        """Store a tip once per source key. Returns (tip, created). The same key filed twice at
+        once (a repeated update) inserts once: the second waits for the first and finds it."""
         cursor = await self.conn.execute(
             "INSERT INTO tips (resident_id, source_key, category, description, latitude,"
             " longitude, place, anonymous, reporter_name, urgent, language, created_at,"
-            " broadcast_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " broadcast_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source_key) DO NOTHING RETURNING id",
             (
                 new.resident_id,
                 new.source_key,
@@ -150,8 +153,11 @@ class TipRepo:
                 new.broadcast_id,
             ),
         )
-        tip_id = cursor.lastrowid
-        assert tip_id is not None
+        tip_id = cursor.returned_id
+        if tip_id is None:
+            existing = await self.get_by_source_key(new.source_key)
+            assert existing is not None
+            return existing, False
         await self.conn.executemany(
             "INSERT INTO tip_media (tip_id, position, kind, file_id) VALUES (?, ?, ?, ?)",
             [(tip_id, pos, item.kind, item.file_id) for pos, item in enumerate(new.media)],
@@ -163,7 +169,7 @@ class TipRepo:
     async def open_since(self, since: datetime) -> list[Tip]:
         """Tips still open (new, acknowledged, taken) filed since `since`, without media."""
         async with self.conn.execute(
-            f"{SELECT_TIPS} WHERE status IN {OPEN_SQL} AND created_at >= ? ORDER BY id",
+            f"{self.select} WHERE status IN {OPEN_SQL} AND created_at >= ? ORDER BY id",
             (to_text(since),),
         ) as c:
             return [_tip(row, ()) for row in await c.fetchall()]
@@ -183,7 +189,7 @@ class TipRepo:
             )
 
     async def get(self, tip_id: int) -> Tip | None:
-        async with self.conn.execute(f"{SELECT_TIPS} WHERE id = ?", (tip_id,)) as c:
+        async with self.conn.execute(f"{self.select} WHERE id = ?", (tip_id,)) as c:
             row = await c.fetchone()
         return _tip(row, await self._media(tip_id)) if row else None
 
@@ -196,7 +202,7 @@ class TipRepo:
 
     async def list_for_resident(self, resident_id: int, limit: int = 10) -> list[Tip]:
         async with self.conn.execute(
-            f"{SELECT_TIPS} WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+            f"{self.select} WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
             (resident_id, limit),
         ) as c:
             rows = await c.fetchall()
@@ -231,8 +237,8 @@ class TipRepo:
 
     async def link(self, chat_id: int, message_ids: list[int], tip_id: int, role: str) -> None:
         await self.conn.executemany(
-            "INSERT OR IGNORE INTO thread_messages (chat_id, message_id, tip_id, role)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO thread_messages (chat_id, message_id, tip_id, role)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(chat_id, mid, tip_id, role) for mid in message_ids],
         )
 
@@ -249,9 +255,9 @@ class TipRepo:
     async def add_message(self, new: NewTipMessage) -> tuple[TipMessage, bool]:
         """Store what was said on a tip once per source message. Returns (message, created)."""
         cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO tip_messages (tip_id, author, officer_id, kind, text, file_id,"
+            "INSERT INTO tip_messages (tip_id, author, officer_id, kind, text, file_id,"
             " latitude, longitude, source_chat_id, source_message_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 new.tip_id,
                 new.author,
@@ -368,9 +374,9 @@ class TipRepo:
     async def hinting_at(self, tip_ids: tuple[int, ...]) -> list[int]:
         """Open, unmerged tips whose duplicate hint names one of `tip_ids` (their Merge
         button depends on those tips being open)."""
-        marks = ", ".join("?" for _ in tip_ids)
         async with self.conn.execute(
-            f"SELECT id FROM tips WHERE duplicate_of IN ({marks}) AND merged_into IS NULL"
+            f"SELECT id FROM tips WHERE duplicate_of IN ({marks(len(tip_ids))})"
+            " AND merged_into IS NULL"
             f" AND status IN {OPEN_SQL} ORDER BY id",
             tip_ids,
         ) as c:

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.app import ALLOWED_UPDATES, PorchApp, build_application, porch_of
 from bot.budget import RetryPolicy, TelegramBudget
 from bot.config import Settings, load_settings
 from bot.startup import webhook_options
+from storage import Store
 from tests.clock import MovableClock
+from tests.postgres import TEMPLATE, Server, start_server
 from tests.telegram.drivers import GroupChat, Officer, Person
 from tests.telegram.emulator import BotApiEmulator
 
@@ -37,9 +42,9 @@ def porch_budget(app: PorchApp) -> TelegramBudget:
 
 
 class World:
-    def __init__(self, emu: BotApiEmulator, tmp_path: Path, *, forum: bool = False) -> None:
+    def __init__(self, emu: BotApiEmulator, database: str, *, forum: bool = False) -> None:
         self.emu = emu
-        self.database = str(tmp_path / "porchlight.sqlite3")
+        self.database = database  # a SQLite file, or a postgresql:// URL (--backend)
         self.app: PorchApp | None = None
         # Telegram's flood limits are the emulator's business in stories; the bot's own pacing
         # is switched on where a story is about it (and measured by `make bench`).
@@ -68,7 +73,11 @@ class World:
             _env_file=None,
             bot_token=self.emu.token,
             officer_chat_id=self.officer_chat_id,
-            database_path=self.database,
+            **(
+                {"database_url": self.database}
+                if self.database.startswith("postgresql://")
+                else {"database_path": self.database}
+            ),
             telegram_api_url=self.emu.url,
             **self.overrides,
         )
@@ -207,16 +216,95 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     await emu.stop()
 
 
+# The backend: `pytest --backend=postgresql` (or PORCHLIGHT_TEST_BACKEND) runs every story on
+# a throwaway PostgreSQL; `make test` runs the suite once on each backend.
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("PORCHLIGHT_TEST_BACKEND", "sqlite"),
+        help="the database the suite runs on (default: sqlite)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): a test of SQLite itself, skipped on PostgreSQL"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {config.getoption('--backend')}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--backend") != "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[Server | None]:
+    """The run's throwaway PostgreSQL with a migrated template database (None on SQLite)."""
+    if request.config.getoption("--backend") != "postgresql":
+        yield None
+        return
+    server = start_server()
+    try:
+        # A thread of its own: no event loop may be running here.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, _migrated_template(server)).result()
+        yield server
+    finally:
+        server.stop()
+
+
+async def _migrated_template(server: Server) -> None:
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    store = Store(server.url(TEMPLATE))
+    await store.open()
+    await store.close()
+
+
 @pytest.fixture
-async def world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World]:
-    async with running(World(emulator, tmp_path)) as started:
+async def database(postgres_server: Server | None, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database for one test: a SQLite file, or a PostgreSQL database copied from the
+    migrated template (and dropped afterwards)."""
+    if postgres_server is None:
+        yield str(tmp_path / "porchlight.sqlite3")
+        return
+    name = postgres_server.next_name()
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    finally:
+        await admin.close()
+    yield postgres_server.url(name)
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def world(emulator: BotApiEmulator, database: str) -> AsyncIterator[World]:
+    async with running(World(emulator, database)) as started:
         yield started
 
 
 @pytest.fixture
-async def forum_world(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[World]:
+async def forum_world(emulator: BotApiEmulator, database: str) -> AsyncIterator[World]:
     """The same world with topics on in the officer chat (a forum supergroup)."""
-    async with running(World(emulator, tmp_path, forum=True)) as started:
+    async with running(World(emulator, database, forum=True)) as started:
         yield started
 
 

@@ -20,6 +20,10 @@ from storage.db import apply_migrations, connect, pending_migrations
 from tests.conftest import World
 from tests.telegram.drivers import Person
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="`porchlight backup` copies a SQLite file (PostgreSQL: pg_dump, README)"
+)
+
 PORCHLIGHT = Path(sys.executable).with_name("porchlight")
 BACKUP_NAME = re.compile(r"porchlight-\d{8}T\d{6}Z\.sqlite3")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -238,9 +237,9 @@ async def test_the_bots_own_pacing_stays_inside_telegrams_limits(world: World) -
 
 @pytest.mark.parametrize("late", [timedelta(hours=1), timedelta(hours=16)])
 async def test_a_brand_new_deployment_missed_no_weekly_broadcast(
-    emulator: BotApiEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, late: timedelta
+    emulator: BotApiEmulator, database: str, caplog: pytest.LogCaptureFixture, late: timedelta
 ) -> None:
-    world = World(emulator, tmp_path)
+    world = World(emulator, database)
     world.clock.set(MONDAY_18H_UTC + late)
     with caplog.at_level(logging.INFO):
         await world.start_bot()

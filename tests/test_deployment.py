@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.__main__ import main
 from bot.check import check
 from bot.config import ConfigError, load_settings
+from storage.db import migration_files
 from tests.conftest import World
+from tests.postgres import Server
 from tests.telegram.emulator import BotApiEmulator
 
 
@@ -48,9 +53,9 @@ async def test_check_passes_for_a_well_set_up_deployment(
 
 
 async def test_check_explains_a_bot_that_is_not_an_administrator(
-    emulator: BotApiEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    emulator: BotApiEmulator, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    world = World(emulator, tmp_path)
+    world = World(emulator, database)
     world.officer_chat_id = emulator.add_group("Officers", bot_status="member", members={})
     assert await check(world.settings()) == 1
     out = capsys.readouterr().out
@@ -59,9 +64,9 @@ async def test_check_explains_a_bot_that_is_not_an_administrator(
 
 
 async def test_check_explains_a_wrong_officer_chat_id(
-    emulator: BotApiEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    emulator: BotApiEmulator, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    world = World(emulator, tmp_path)
+    world = World(emulator, database)
     world.officer_chat_id = -100999
     assert await check(world.settings()) == 1
     assert "cannot see the officer chat -100999" in capsys.readouterr().out
@@ -116,3 +121,89 @@ def test_webhook_mode_needs_a_secret_and_listens_at_the_url_path() -> None:
     )
     assert settings.listen_path == "/internal/hook"
     assert load_settings(**required, webhook_url="").webhook_url is None
+
+
+async def test_check_names_a_postgresql_it_cannot_reach_in_one_line_without_the_password(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = world.settings().model_copy(
+        update={"database_url": "postgresql://porchlight:s3cret@127.0.0.1:1/porchlight"}
+    )
+    assert await check(settings) == 1
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "database" in line]
+    assert line.startswith("[PROBLEM] cannot connect to the database")
+    assert "postgresql://porchlight:***@127.0.0.1:1/porchlight" in line and "s3cret" not in out
+    assert "check DATABASE_URL" in line
+
+
+def test_a_database_url_that_is_not_postgresql_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "mysql://db.example.org/porchlight")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL must be a PostgreSQL URL like postgresql://" in err
+    assert "Traceback" not in err
+
+
+def test_migrate_applies_every_migration_once_on_this_backend(
+    postgres_server: Server | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_TOKEN", "123456:ABCdefGHIjkl")
+    monkeypatch.setenv("OFFICER_CHAT_ID", "-1001")
+    if postgres_server is None:
+        monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "fresh.sqlite3"))
+        label = str(tmp_path / "fresh.sqlite3")
+    else:
+        asyncio.run(_create_database(postgres_server, "fresh_for_migrate"))
+        monkeypatch.setenv("DATABASE_URL", postgres_server.url("fresh_for_migrate"))
+        label = postgres_server.url("fresh_for_migrate")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert main(["migrate"]) == 0
+        first = capsys.readouterr().out
+        assert main(["migrate"]) == 0
+        second = capsys.readouterr().out
+    finally:
+        root.handlers[:], root.level = handlers, level  # the command configured logging
+        if postgres_server is not None:
+            asyncio.run(_drop_database(postgres_server, "fresh_for_migrate"))
+    assert first.startswith(f"Applied {len(migration_files())} migration(s) to {label}: ")
+    assert second == f"{label} is up to date.\n"
+
+
+async def _create_database(server: Server, name: str) -> None:
+    admin = await asyncpg.connect(server.url())
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+
+
+async def _drop_database(server: Server, name: str) -> None:
+    admin = await asyncpg.connect(server.url())
+    await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    await admin.close()
+
+
+@pytest.mark.parametrize(
+    "command", [["backup", "copy.sqlite3"], ["export", "--since", "2026-11-01"]]
+)
+def test_backup_and_export_refuse_a_postgresql_deployment_in_one_line(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://porchlight:s3cret@db.example.org/porchlight")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"porchlight {command[0]}: ") and err.count("\n") == 1
+    assert "DATABASE_URL is set" in err and "s3cret" not in err
+    assert not (tmp_path / "copy.sqlite3").exists()

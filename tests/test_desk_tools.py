@@ -68,11 +68,14 @@ async def test_a_blocked_resident_cannot_reach_officers_until_unblocked(world: W
     seen = officer_chat_text(world)
     for identity in ("Alicia", "Walker", "alice_w", str(alice.id)):
         assert identity not in seen
-    async with world.porch.store.read() as tx:
-        rows = await tx.conn.execute_fetchall(
+    async with (
+        world.porch.store.read() as tx,
+        tx.conn.execute(
             "SELECT action, tip_id, actor_id, detail FROM audit_log"
             " WHERE action LIKE 'resident.%' ORDER BY id"
-        )
+        ) as c,
+    ):
+        rows = await c.fetchall()
     assert [tuple(row) for row in rows] == [
         ("resident.blocked", 1, officer.id, "threats <b>& insults</b>"),
         ("resident.unblocked", 1, officer.id, ""),

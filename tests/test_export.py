@@ -19,6 +19,8 @@ from bot.export import spreadsheet_safe
 from storage.db import apply_migrations, connect, migration_files
 from tests.conftest import World
 
+pytestmark = pytest.mark.sqlite_only(reason="`porchlight export` reads a SQLite file")
+
 PORCHLIGHT = Path(sys.executable).with_name("porchlight")
 HEADER = [
     "reference",

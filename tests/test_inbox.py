@@ -50,8 +50,8 @@ async def pending_in_inbox(world: World) -> list[int]:
         return [entry.update_id for entry in await tx.inbox.pending()]
 
 
-async def test_the_inbox_keeps_each_update_once_until_it_was_handled(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "inbox.sqlite3"))
+async def test_the_inbox_keeps_each_update_once_until_it_was_handled(database: str) -> None:
+    store = Store(database)
     await store.open()
     async with store.transaction() as tx:
         assert await tx.inbox.add(8, {"update_id": 8})
@@ -180,7 +180,8 @@ async def test_a_send_handled_again_after_a_crash_files_once_and_says_nothing_we
     async with store.transaction() as tx:
         for kind, key, data in session_before_send:
             await tx.conn.execute(
-                "INSERT OR REPLACE INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)",
+                "INSERT INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
                 (kind, key, data),
             )
         await tx.conn.execute(

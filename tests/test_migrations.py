@@ -15,24 +15,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from storage import Store, Tx
 from storage.db import apply_migrations, connect, migration_files, pending_migrations
 from storage.payload import FollowUp, JoinThread, Payload
+from storage.sql import Connection
 from tests.old_payloads import OLD_CARD, OLD_FOLLOWUP, old_relay
+
+pytestmark = pytest.mark.sqlite_only(
+    reason="the stairway builds SQLite databases of every earlier version; PostgreSQL starts"
+    " at the newest (tests/test_storage.py migrates an empty one)"
+)
 
 OFFICERS = -1001
 WHEN = "2026-11-20T10:00:00.000000+00:00"
 EVENT_START = datetime(2026, 12, 5, 17, 30, tzinfo=UTC)
 VERSIONS = [version for version, _, _ in migration_files()]
 
-Seed = Callable[[aiosqlite.Connection], Awaitable[None]]
+Seed = Callable[[Connection], Awaitable[None]]
 Check = Callable[[Tx], Awaitable[None]]
 
 
-async def insert(conn: aiosqlite.Connection, table: str, **values: Any) -> None:
+async def insert(conn: Connection, table: str, **values: Any) -> None:
     """A row as the code of the database's version wrote it: columns added by later
     migrations are left out (they get their defaults, or the migration's backfill). Each
     version's seed runs at that version, so names a later migration renamed are still the old
@@ -46,12 +51,12 @@ async def insert(conn: aiosqlite.Connection, table: str, **values: Any) -> None:
     )
 
 
-async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
+async def _columns(conn: Connection, table: str) -> set[str]:
     async with conn.execute(f"PRAGMA table_info({table})") as cursor:
         return {row[1] for row in await cursor.fetchall()}
 
 
-async def outbox_row(conn: aiosqlite.Connection, **values: Any) -> None:
+async def outbox_row(conn: Connection, **values: Any) -> None:
     row = {"priority": 20, "status": "pending", "created_at": WHEN, "updated_at": WHEN}
     row.setdefault("lane", f"chat:{values['chat_id']}")
     await insert(conn, "outbox", **(row | values))
@@ -68,7 +73,7 @@ def text_payload(html: str, buttons: list[list[list[str]]] | None = None) -> str
 # PTB's persistence. ------------------------------------------------------------------------
 
 
-async def seed_initial(conn: aiosqlite.Connection) -> None:
+async def seed_initial(conn: Connection) -> None:
     for user_id, language, opt_in, reachable in ((42, "es", 1, 1), (43, "en", None, 1)):
         subscribed = int(opt_in == 1)
         await insert(
@@ -182,7 +187,7 @@ async def check_initial(tx: Tx) -> None:
 # 0002: topics, the safety-tip library, broadcasts and their delivery rows, community groups.
 
 
-async def seed_broadcasts(conn: aiosqlite.Connection) -> None:
+async def seed_broadcasts(conn: Connection) -> None:
     await insert(
         conn,
         "safety_tips",
@@ -252,7 +257,7 @@ async def check_broadcasts(tx: Tx) -> None:
 # 0003: officers' alerts keep their text; a tip can answer an alert. -------------------------
 
 
-async def seed_alerts(conn: aiosqlite.Connection) -> None:
+async def seed_alerts(conn: Connection) -> None:
     await insert(
         conn,
         "broadcasts",
@@ -301,7 +306,7 @@ async def check_alerts(tx: Tx) -> None:
 # 0004: community events, answers, and every reminder as a row. ------------------------------
 
 
-async def seed_events(conn: aiosqlite.Connection) -> None:
+async def seed_events(conn: Connection) -> None:
     await insert(
         conn,
         "events",
@@ -361,7 +366,7 @@ async def check_events(tx: Tx) -> None:
 # 0005: an index for the drainer's next wake-up: a backed-off row. ---------------------------
 
 
-async def seed_backoff(conn: aiosqlite.Connection) -> None:
+async def seed_backoff(conn: Connection) -> None:
     await outbox_row(
         conn,
         kind="officer_notice",
@@ -383,7 +388,7 @@ async def check_backoff(tx: Tx) -> None:
 # 0006: the update inbox. --------------------------------------------------------------------
 
 
-async def seed_inbox(conn: aiosqlite.Connection) -> None:
+async def seed_inbox(conn: Connection) -> None:
     update = {"update_id": 8, "message": {"message_id": 3, "text": "/start"}}
     await insert(conn, "inbox", update_id=8, payload=json.dumps(update), received_at=WHEN)
     await insert(conn, "inbox", update_id=7, payload="", received_at=WHEN, handled_at=WHEN)
@@ -397,7 +402,7 @@ async def check_inbox(tx: Tx) -> None:
 # 0007: the library holds advice ("tip" is a resident's tip): table and column renamed. ------
 
 
-async def seed_advice(conn: aiosqlite.Connection) -> None:
+async def seed_advice(conn: Connection) -> None:
     await insert(
         conn,
         "advice",
@@ -426,7 +431,7 @@ async def check_advice(tx: Tx) -> None:
 # 0008: the officer desk: who triaged a tip, its first answer, the resident's rating. --------
 
 
-async def seed_desk(conn: aiosqlite.Connection) -> None:
+async def seed_desk(conn: Connection) -> None:
     await insert(
         conn,
         "tips",
@@ -469,7 +474,7 @@ async def check_desk(tx: Tx) -> None:
 # 0009: blocks (by resident, shown by tip) and canned replies. ----------------------------------
 
 
-async def seed_block_canned(conn: aiosqlite.Connection) -> None:
+async def seed_block_canned(conn: Connection) -> None:
     await insert(
         conn,
         "tips",
@@ -507,7 +512,7 @@ async def check_block_canned(tx: Tx) -> None:
 # 0011: a tip that looks like an open one remembers which, and why. -------------------------
 
 
-async def seed_duplicates(conn: aiosqlite.Connection) -> None:
+async def seed_duplicates(conn: Connection) -> None:
     await insert(
         conn,
         "tips",
@@ -533,7 +538,7 @@ async def check_duplicates(tx: Tx) -> None:
 # 0012: merged tips share their primary's status and thread. ----------------------------------
 
 
-async def seed_merge(conn: aiosqlite.Connection) -> None:
+async def seed_merge(conn: Connection) -> None:
     for tip_id, merged_into in ((120, None), (121, 120), (122, None)):
         await insert(
             conn,
@@ -584,7 +589,7 @@ async def check_merge(tx: Tx) -> None:
 # is never escalated (nobody could acknowledge it then); the audit trail reads back. ----------
 
 
-async def seed_escalation(conn: aiosqlite.Connection) -> None:
+async def seed_escalation(conn: Connection) -> None:
     for tip_id, status in ((31, "new"), (32, "acknowledged")):
         await insert(
             conn,
@@ -633,7 +638,7 @@ OCTOBER = datetime(2026, 10, 5, tzinfo=UTC)
 NEXT_WEEK = datetime(2026, 10, 12, tzinfo=UTC)
 
 
-async def seed_stats(conn: aiosqlite.Connection) -> None:
+async def seed_stats(conn: Connection) -> None:
     for tip_id, category, status, urgent, day in (
         (141, "vehicle", "resolved", 0, 6),
         (142, "vehicle", "spam", 0, 7),
@@ -717,7 +722,7 @@ async def check_stats(tx: Tx) -> None:
 # resident; a block can be held under a hash. Everything written before reads back unchanged.
 
 
-async def seed_erasure(conn: aiosqlite.Connection) -> None:
+async def seed_erasure(conn: Connection) -> None:
     await insert(
         conn,
         "tips",
@@ -774,7 +779,7 @@ async def check_erasure(tx: Tx) -> None:
 # got an answer, and a forum card still queued: its topic step, then the card. ----------------
 
 
-async def seed_forum_topics(conn: aiosqlite.Connection) -> None:
+async def seed_forum_topics(conn: Connection) -> None:
     for tip_id, topic_id, state, name in (
         (13, 130, "closed", "✅ #13 · Other · Lost <dog> & cat"),
         (14, None, "unknown", None),
@@ -888,8 +893,8 @@ async def climb(tmp_path: Path, at: int) -> None:
     store = Store(path)
     await store.open()  # applies migrations `version` and later
     try:
-        assert await pending_migrations(store.conn) == []
         async with store.read() as tx:
+            assert await pending_migrations(tx.conn) == []
             for stair in sorted(STAIRS):
                 if stair <= at:
                     _, check = STAIRS[stair]

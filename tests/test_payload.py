@@ -5,10 +5,10 @@ version cannot read fails with the reason instead of stopping every delivery."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
+from storage import Store
 from storage.payload import FollowUp, JoinThread, Payload, PayloadError, from_json, to_json
 from tests.conftest import World
 from tests.old_payloads import OLD_CARD, OLD_FOLLOWUP, old_relay
@@ -101,14 +101,20 @@ def test_a_malformed_payload_is_refused(text: str) -> None:
         from_json(text)
 
 
-def _insert(database: str, kind: str, chat_id: int, lane: str, payload: str, tip: int) -> None:
-    with sqlite3.connect(database) as raw:
-        raw.execute(
+async def _insert(
+    database: str, kind: str, chat_id: int, lane: str, payload: str, tip: int
+) -> None:
+    """A row as an earlier version wrote it, behind the bot's back (the bot is stopped)."""
+    store = Store(database)
+    await store.open()
+    async with store.transaction() as tx:
+        await tx.conn.execute(
             "INSERT INTO outbox (kind, chat_id, lane, priority, payload, tip_id, created_at,"
             " updated_at) VALUES (?, ?, ?, 20, ?, ?, '2026-11-25T12:00:00+00:00',"
             " '2026-11-25T12:00:00+00:00')",
             (kind, chat_id, lane, payload, tip),
         )
+    await store.close()
 
 
 async def test_a_backlog_written_before_an_upgrade_is_delivered_after_it(world: World) -> None:
@@ -118,7 +124,7 @@ async def test_a_backlog_written_before_an_upgrade_is_delivered_after_it(world: 
     await world.stop_bot()
     # The previous version queued an officer's reply and died before sending it.
     relay = old_relay(1, world.officer_chat_id, card.message_id)
-    _insert(world.database, "relay", alice.id, f"chat:{alice.id}", relay, 1)
+    await _insert(world.database, "relay", alice.id, f"chat:{alice.id}", relay, 1)
     await world.start_bot()
     await world.settle()
 
@@ -137,7 +143,7 @@ async def test_an_unreadable_row_fails_with_its_reason_and_the_rest_still_go(
     world.officer("Sergeant")
     await file_tip(world, alice)
     await world.stop_bot()
-    _insert(world.database, "relay", alice.id, f"chat:{alice.id}", '{"contents": 5}', 1)
+    await _insert(world.database, "relay", alice.id, f"chat:{alice.id}", '{"contents": 5}', 1)
     await world.start_bot()
     await world.settle()
 

@@ -11,6 +11,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from storage.outbox import NewDelivery
 from storage.payload import Payload
+from storage.sql import Connection
 from tests.conftest import World
 from tests.telegram.drivers import Person
 from tests.test_events import create_event
@@ -24,35 +25,55 @@ DAY = 86400
 async def occurrences(world: World, user_id: int, words: list[str]) -> list[str]:
     """Every table.column of the database holding the Telegram id (an integer equal to it, or
     text containing it as a number of its own: JSON payloads, keys, lanes) or one of `words`
-    (text, any case). Every table of sqlite_master, every column of PRAGMA table_info."""
+    (text, any case). Every table and column the database lists (SQLite: sqlite_master and
+    PRAGMA table_info, each value's own type; PostgreSQL: information_schema, the column's)."""
     alone = re.compile(rf"(?<![0-9]){user_id}(?![0-9])")  # not a part of a longer number
     found = []
     async with world.porch.store.read() as tx:
         conn = tx.conn
-        async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as c:
-            tables = [row[0] for row in await c.fetchall()]
-        for table in tables:
-            async with conn.execute(f"PRAGMA table_info({table})") as c:
-                columns = [row[1] for row in await c.fetchall()]
-            for column in columns:
-                query = (
-                    f"SELECT count(*) FROM {table}"
-                    f" WHERE typeof({column}) = 'integer' AND {column} = ?"
-                )
+        for table, column, integer, text in await _columns(conn):
+            if integer is not None:
+                query = f"SELECT count(*) FROM {table} WHERE {integer} AND {column} = ?"
                 async with conn.execute(query, (user_id,)) as c:
                     row = await c.fetchone()
                 if row is not None and row[0]:
                     found.append(f"{table}.{column} = {user_id}")
-                for needle in [str(user_id), *words]:
-                    query = (
-                        f"SELECT {column} FROM {table}"
-                        f" WHERE typeof({column}) = 'text' AND {column} LIKE ?"
-                    )
-                    async with conn.execute(query, (f"%{needle}%",)) as c:
-                        values = [row[0] for row in await c.fetchall()]
-                    if needle == str(user_id):
-                        values = [value for value in values if alone.search(value)]
-                    found.extend(f"{table}.{column} LIKE {needle}: {v[:120]}" for v in values)
+            for needle in [str(user_id), *words] if text is not None else []:
+                query = f"SELECT {column} FROM {table} WHERE {text} AND lower({column}) LIKE ?"
+                async with conn.execute(query, (f"%{needle.lower()}%",)) as c:
+                    values = [row[0] for row in await c.fetchall()]
+                if needle == str(user_id):
+                    values = [value for value in values if alone.search(value)]
+                found.extend(f"{table}.{column} LIKE {needle}: {v[:120]}" for v in values)
+    return found
+
+
+async def _columns(conn: Connection) -> list[tuple[str, str, str | None, str | None]]:
+    """(table, column, "is an integer" condition, "is text" condition) of every column; None
+    where the column's type rules it out."""
+    if conn.dialect.name == "postgresql":
+        async with conn.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ) as c:
+            return [
+                (
+                    row[0],
+                    row[1],
+                    "TRUE" if row[2] == "bigint" else None,
+                    "TRUE" if row[2] == "text" else None,
+                )
+                for row in await c.fetchall()
+            ]
+    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as c:
+        tables = [row[0] for row in await c.fetchall()]
+    found = []
+    for table in tables:
+        async with conn.execute(f"PRAGMA table_info({table})") as c:
+            for row in await c.fetchall():
+                column = row[1]
+                integer, text = f"typeof({column}) = 'integer'", f"typeof({column}) = 'text'"
+                found.append((table, column, integer, text))
     return found
 
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import asyncpg
+import pytest
+
 from storage import Store
 from storage.db import connect, migration_files, pending_migrations
 from storage.outbox import PRIORITY_BULK, PRIORITY_URGENT, NewDelivery
 from storage.payload import Payload
 from storage.tips import NewTip
+from tests.postgres import Server
 
 EMPTY = Payload(contents=())
 
 
+@pytest.mark.sqlite_only(reason="SQLite's file, tables and WAL mode")
 async def test_every_migration_applies_to_an_empty_database(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "empty.sqlite3"))
     await store.open()
-    assert await pending_migrations(store.conn) == []
+    async with store.read() as tx:
+        assert await pending_migrations(tx.conn) == []
     await store.close()
     with sqlite3.connect(tmp_path / "empty.sqlite3") as raw:
         versions = [row[0] for row in raw.execute("SELECT version FROM schema_migrations")]
@@ -28,21 +34,56 @@ async def test_every_migration_applies_to_an_empty_database(tmp_path: Path) -> N
     assert mode == "wal"
 
 
-async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
-    path = str(tmp_path / "again.sqlite3")
+async def test_every_migration_applies_to_an_empty_postgresql_database(
+    postgres_server: Server | None,
+) -> None:
+    """Not the suite's template: a database made empty here, migrated by the bot's Store."""
+    if postgres_server is None:
+        pytest.skip("PostgreSQL only (run with --backend=postgresql)")
+    admin = await asyncpg.connect(postgres_server.url())
+    await admin.execute("CREATE DATABASE empty_for_migrations")
+    try:
+        store = Store(postgres_server.url("empty_for_migrations"))
+        await store.open()
+        async with store.autocommit() as tx:
+            assert await pending_migrations(tx.conn) == []
+            async with tx.conn.execute("SELECT version FROM schema_migrations ORDER BY 1") as c:
+                versions = [row[0] for row in await c.fetchall()]
+            async with tx.conn.execute(
+                "SELECT table_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND column_name IN ('id', 'user_id', 'chat_id')"
+            ) as c:
+                key_types = {(row[0], row[1]) for row in await c.fetchall()}
+        await store.close()
+    finally:
+        await admin.execute("DROP DATABASE empty_for_migrations WITH (FORCE)")
+        await admin.close()
+    assert versions == [version for version, _, _ in migration_files()]
+    assert {("tips", "bigint"), ("residents", "bigint"), ("outbox", "bigint")} <= key_types
+    assert {data_type for _, data_type in key_types} == {"bigint"}, "Telegram ids need 64 bits"
+
+
+async def test_reopening_applies_nothing_twice(database: str) -> None:
     for _ in range(2):
-        store = Store(path)
+        store = Store(database)
         await store.open()
         await store.close()
-    conn = await connect(path)
+    conn = await connect(database)
     assert await pending_migrations(conn) == []
-    async with conn.execute("PRAGMA foreign_keys") as cursor:
-        assert (await cursor.fetchone())[0] == 1
     await conn.close()
 
 
-async def test_a_tip_is_stored_once_per_source_key(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "tips.sqlite3"))
+@pytest.mark.sqlite_only(reason="SQLite's foreign_keys pragma")
+async def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
+    conn = await connect(str(tmp_path / "keys.sqlite3"))
+    async with conn.execute("PRAGMA foreign_keys") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None and row[0] == 1
+    await conn.close()
+
+
+async def test_a_tip_is_stored_once_per_source_key(database: str) -> None:
+    store = Store(database)
     await store.open()
     new = NewTip(
         source_key="report:1:5", resident_id=1, category="other", description="x", language="en"
@@ -55,8 +96,8 @@ async def test_a_tip_is_stored_once_per_source_key(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_outbox_sends_a_lane_in_order_and_urgent_first(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "outbox.sqlite3"))
+async def test_outbox_sends_a_lane_in_order_and_urgent_first(database: str) -> None:
+    store = Store(database)
     await store.open()
     async with store.transaction() as tx:
         a1 = await tx.outbox.enqueue(NewDelivery("x", 1, EMPTY, lane="a", priority=PRIORITY_BULK))

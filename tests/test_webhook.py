@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,9 +33,9 @@ async def post(port: int, update: dict[str, Any], secret: str | None) -> int:
 
 
 async def test_updates_posted_with_the_secret_are_answered_and_forged_ones_refused(
-    emulator: BotApiEmulator, tmp_path: Path
+    emulator: BotApiEmulator, database: str
 ) -> None:
-    world = World(emulator, tmp_path)
+    world = World(emulator, database)
     port = free_port()
     world.overrides.update(
         webhook_url=PUBLIC_URL, webhook_secret=SECRET, webhook_listen="127.0.0.1", webhook_port=port

@@ -52,7 +52,11 @@ class BotProcess:
             "PYTHONUNBUFFERED": "1",
             "BOT_TOKEN": emu.token,
             "OFFICER_CHAT_ID": str(officer_chat_id),
-            "DATABASE_PATH": str(database),
+            **(
+                {"DATABASE_URL": str(database)}
+                if str(database).startswith("postgresql://")
+                else {"DATABASE_PATH": str(database)}
+            ),
             "TELEGRAM_API_URL": emu.url,
             "LOG_LEVEL": log_level,
             **(env or {}),
