@@ -19,14 +19,20 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    ConversationHandler,
+    Defaults,
+)
 
 import handlers
 from bot import broadcasts, desk
 from bot.alarms import AlarmClock, telegram_editor, telegram_mentions
 from bot.budget import TelegramBudget
 from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
-from bot.concurrency import PerChatUpdateProcessor
+from bot.concurrency import PerChatUpdateProcessor, chat_key
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
 from bot.forum_sending import ForumTopics
@@ -34,12 +40,13 @@ from bot.http import make_request
 from bot.i18n import plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
+from bot.replicas import Replica
 from bot.services import FloodGuard, Porch
 from bot.session import Session
 from bot.surge import SurgeGate
 from bot.tips import OfficerChat
 from handlers.common import Context
-from storage import Store
+from storage import DATABASE_ERRORS, Store
 from storage.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,15 @@ def build_application(
 ) -> PorchApp:
     """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
     store = Store(settings.database, clock)
-    inbox = Inbox(store)
+    replica = Replica(store, settings.replica, settings.lease_seconds)
+    inbox = Inbox(store, replica)
+    persistence = SqlitePersistence(store)
+    # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
+    processor = PerChatUpdateProcessor(
+        8,
+        accept=functools.partial(handlers.worth_handling, officer_chat_id=settings.officer_chat_id),
+        after=inbox.handled,
+    )
     api = settings.telegram_api_url
     app: PorchApp = (
         ApplicationBuilder()
@@ -71,18 +86,9 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=Context, user_data=Session))
-        .persistence(SqlitePersistence(store))
+        .persistence(persistence)
         .update_queue(inbox)
-        # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
-        .concurrent_updates(
-            PerChatUpdateProcessor(
-                8,
-                accept=functools.partial(
-                    handlers.worth_handling, officer_chat_id=settings.officer_chat_id
-                ),
-                after=inbox.handled,
-            )
-        )
+        .concurrent_updates(processor)
         # The outbox's sends in flight, the 8 chats' answers and the alarms' edits at once.
         .request(make_request(settings.http_backend, pool_size=in_flight(settings) + 32))
         .get_updates_request(make_request(settings.http_backend, pool_size=2))
@@ -97,9 +103,41 @@ def build_application(
         store=store,
         officers=OfficerChat(settings.officer_chat_id, settings.default_language, settings.zone),
         flood=FloodGuard(settings.messages_per_minute),
+        replica=replica,
     )
     handlers.register(app, settings.officer_chat_id)
+    processor.after = functools.partial(after_update, app, inbox, settings.officer_chat_id)
+    if replica.shared:
+        processor.before = functools.partial(chat_turn, app, replica, persistence)
     return app
+
+
+async def after_update(app: PorchApp, inbox: Inbox, officer_chat_id: int, update: object) -> None:
+    """After every handler ran (ApplicationHandlerStop included, and after PTB marked whose
+    data changed): the person's draft and step are committed, then the update is handled."""
+    if handlers.worth_flushing(update, officer_chat_id):
+        await app.update_persistence()
+    await inbox.handled(update)
+
+
+async def chat_turn(
+    app: PorchApp, replica: Replica, persistence: SqlitePersistence, update: object
+) -> None:
+    """Before an update is handled (several replicas): its chat's turn, then the chat's
+    conversation steps as the replica that handled the previous update left them."""
+    if not isinstance(update, Update):
+        return
+    try:
+        await replica.wait_turn(chat_key(update), update.update_id)
+        conversations = [
+            handler
+            for group in app.handlers.values()
+            for handler in group
+            if isinstance(handler, ConversationHandler) and handler.persistent
+        ]
+        await persistence.refresh_conversations(conversations, update)
+    except DATABASE_ERRORS as error:  # the handler meets the same database and says so
+        log.warning("update %s: its turn could not be read (%s)", update.update_id, error)
 
 
 def in_flight(settings: Settings) -> int:
@@ -165,18 +203,26 @@ async def _post_init(app: PorchApp) -> None:
     porch = porch_of(app)
     await porch.store.open()
     if isinstance(app.update_queue, Inbox):
+        porch.replica.take = app.update_queue.requeue
         await app.update_queue.replay(app.bot)  # before polling: stored updates come first
     await broadcasts.load_library(porch.store)
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot[job-queue] is required")
-    porch.alarms = AlarmClock(
+    alarms = porch.alarms = AlarmClock(
         porch.store,
         porch.settings,
         app.job_queue,
         telegram_editor(app.bot),
         mentions=telegram_mentions(app.bot, porch.settings),
     )
-    await porch.alarms.start()
+
+    async def lead() -> None:  # the alarms ring on the leader only (bot/replicas.py)
+        await alarms.start()
+        if porch.drainer is not None:
+            porch.drainer.wake()  # the officer chat's queue is the leader's
+
+    porch.replica.on_lead, porch.replica.on_follow = lead, alarms.stop
+    await porch.replica.start()
     porch.bot_username = app.bot.username
     budget = app.bot.rate_limiter
     surge = (
@@ -194,7 +240,10 @@ async def _post_init(app: PorchApp) -> None:
         render_card=render_card,
         topics=topics,
         concurrency=in_flight(porch.settings),
+        replica=porch.replica,
+        officer_chat_id=porch.settings.officer_chat_id,
     )
+    porch.replica.holding = porch.drainer.holding
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
     await announce(app, porch.settings, seen)
@@ -222,7 +271,8 @@ async def _post_stop(app: PorchApp) -> None:
     if porch.alarms is not None:
         await porch.alarms.stop()
     if porch.drainer is not None:
-        await porch.drainer.stop()
+        await porch.drainer.stop()  # gives back what it claimed and did not send
+    await porch.replica.stop()  # and the leader's lock
 
 
 async def _post_shutdown(app: PorchApp) -> None:

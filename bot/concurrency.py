@@ -5,10 +5,12 @@ A resident's album, their taps and their report steps must be handled one after 
 two hundred others. PTB's default is strictly sequential; this processor keeps order only where
 it matters.
 
-An update first waits for its chat's turn and only then takes one of the shared processing
-slots: a chat with a backlog (an officer chat paced at 20 messages a minute, a resident who
-floods) holds at most one slot, never all of them. Updates the bot does not handle at all are
-dropped before they take a slot (`accept`), so a flood of junk cannot queue in front of people.
+With several replicas, `before` first waits for the chat's turn in the database (an earlier
+update of the chat handled on another replica). An update then waits for its chat's turn here
+and only then takes one of the shared processing slots: a chat with a backlog (an officer chat
+paced at 20 messages a minute, a resident who floods) holds at most one slot, never all of
+them. Updates the bot does not handle at all are dropped before they take a slot (`accept`), so
+a flood of junk cannot queue in front of people.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Accept = Callable[[object], bool]
 AfterUpdate = Callable[[object], Awaitable[None]]
+BeforeUpdate = Callable[[object], Awaitable[None]]
 
 
 def chat_key(update: object) -> int | None:
@@ -48,12 +51,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         *,
         accept: Accept | None = None,
         after: AfterUpdate | None = None,
+        before: BeforeUpdate | None = None,
         max_waiting: int = 100_000,
     ) -> None:
         super().__init__(max_waiting)
         self.slots = asyncio.Semaphore(slots)
         self.accept = accept
         self.after = after
+        self.before = before
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
@@ -64,6 +69,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 coroutine.close()
             await self._after(update)
             return
+        if self.before is not None:  # the chat's turn among replicas (bot/replicas.py)
+            await self.before(update)
         key = chat_key(update)
         if key is None:
             async with self.slots:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -130,6 +131,11 @@ class Settings(StorageSettings):
     rate_limit_paid_per_second: float = Field(default=1000, ge=0)
     # The Bot API client: aiohttp (bot/http.py) or python-telegram-bot's own httpx.
     http_backend: str = "aiohttp"
+    # Several replicas on one PostgreSQL (bot/replicas.py): this process's name (default: the
+    # host name, with WEBHOOK_PORT in webhook mode) and how long a claim on an update or a
+    # delivery outlives a replica that died before another takes it over.
+    replica_id: str | None = None
+    lease_seconds: float = Field(default=30, ge=2, le=600)
     tips_per_hour: int = 5
     messages_per_minute: int = 30
     # The officer desk: an urgent tip still 'new' this long after filing (and as long again
@@ -266,6 +272,16 @@ class Settings(StorageSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @property
+    def replica(self) -> str:
+        """REPLICA_ID, or a name two replicas on one machine do not share: the host and,
+        in webhook mode, the port (long polling allows one process per bot anyway). The same
+        name after a restart lets the process take its own unfinished updates back at once."""
+        if self.replica_id:
+            return self.replica_id
+        host = socket.gethostname()
+        return f"{host}:{self.webhook_port}" if self.webhook_url else host
 
     @property
     def listen_path(self) -> str:

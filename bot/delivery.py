@@ -39,9 +39,10 @@ from bot.content import Content
 from bot.forum import TOPIC_STEP
 from bot.forum_sending import ForumTopics, Place, TopicGone, topic_gone
 from bot.outcomes import Outcomes
+from bot.replicas import Replica
 from bot.sending import markup, send_content
 from bot.surge import SurgeGate, waits_for_room
-from storage import Store
+from storage import DATABASE_ERRORS, Store
 from storage.models import OutboxRow
 from storage.outbox import PRIORITY_TIP
 from storage.payload import Payload
@@ -82,8 +83,14 @@ class Drainer:
         concurrency: int = 8,
         retry_base: float = 1.0,
         max_attempts: int = 8,
+        replica: Replica | None = None,
+        officer_chat_id: int | None = None,
     ) -> None:
         self.store = store
+        # Several replicas (bot/replicas.py): rows are claimed in the database with a lease,
+        # and the officer chat's queue is the leader's alone.
+        self.replica = replica if replica is not None and replica.shared else None
+        self.officer_chat_id = officer_chat_id
         self.bot = bot
         self.surge = surge
         self.render_card = render_card
@@ -123,11 +130,19 @@ class Drainer:
             self._fresh.set()
             self._task = asyncio.create_task(self._run(), name="outbox-drainer")
 
+    def holding(self) -> list[int]:
+        """The rows this drainer claimed and still means to send (their leases are renewed)."""
+        return [row.id for row in self._claimed] + list(self._inflight)
+
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking rows; give sends in flight `grace` seconds, then cancel them: a cancelled
-        row stays pending and is sent after the next start."""
+        row stays pending and is sent after the next start (or by another replica)."""
         self._stopping = True
-        self._claimed.clear()
+        unsent, self._claimed = [row.id for row in self._claimed], deque()
+        if self.replica is not None and unsent:
+            with contextlib.suppress(*DATABASE_ERRORS):
+                async with self.store.autocommit() as tx:
+                    await tx.outbox.release(self.replica.name, unsent)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -198,12 +213,21 @@ class Drainer:
         # the store: read as many more.
         ask = want + len(self._claimed)
         timeout = 30.0
-        async with self.store.read() as tx:
-            rows = await tx.outbox.due(now, ask, busy)
-            # A short batch means no more rows are due now: a backed-off one may be next.
-            wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
+        if self.replica is not None:
+            # Other replicas' leases run out unannounced: look again within a tick.
+            timeout = self.replica.tick
+            skip = None if self.replica.leader else self.officer_chat_id
+            async with self.store.autocommit() as tx:  # one statement; wakes nobody
+                rows = await tx.outbox.claim(self.replica.lease(), now, ask, busy, skip_chat=skip)
+            async with self.store.read() as tx:
+                wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
+        else:
+            async with self.store.read() as tx:
+                rows = await tx.outbox.due(now, ask, busy)
+                # A short batch means no more rows are due now: a backed-off one may be next.
+                wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
         if wakeup is not None:
-            timeout = wakeup - now
+            timeout = min(timeout, wakeup - now)
         if self.surge is not None:
             rows = await self.surge.admit(rows, now, busy)
             timeout = min(timeout, self.surge.next_look())

@@ -18,7 +18,10 @@ from datetime import timedelta
 
 from telegram import Bot, Update
 
+from bot.concurrency import chat_key
+from bot.replicas import Replica
 from storage import DATABASE_ERRORS, Store
+from storage.inbox import InboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,14 @@ RETRY_MAX_SECONDS = 5.0
 
 
 class Inbox(asyncio.Queue[object]):
-    """PTB's update queue, backed by the `inbox` table."""
+    """PTB's update queue, backed by the `inbox` table. With several replicas (bot.replicas)
+    each update is stored with its chat and a lease in this replica's name."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, replica: Replica | None = None) -> None:
         super().__init__()
         self.store = store
+        self.replica = replica
+        self.bot: Bot | None = None
         self._handled: list[int] = []
         self._committer: asyncio.Task[None] | None = None
         self._forgotten_at = store.clock.now()
@@ -50,7 +56,14 @@ class Inbox(asyncio.Queue[object]):
         while True:
             try:
                 async with self.store.autocommit() as tx:  # one statement: one round trip
-                    return await tx.inbox.add(update.update_id, update.to_dict())
+                    if self.replica is None or not self.replica.shared:
+                        return await tx.inbox.add(update.update_id, update.to_dict())
+                    return await tx.inbox.add(
+                        update.update_id,
+                        update.to_dict(),
+                        chat_key(update),
+                        self.replica.lease(),
+                    )
             except DATABASE_ERRORS as error:
                 log.error("could not store update %s (%s); retrying", update.update_id, error)
                 await asyncio.sleep(delay)
@@ -74,12 +87,33 @@ class Inbox(asyncio.Queue[object]):
                 if now - self._forgotten_at >= FORGET_EVERY:
                     self._forgotten_at = now
                     await tx.inbox.forget_handled(now - KEEP_HANDLED)
+            if self.replica is not None:
+                self.replica.handled()
 
     async def replay(self, bot: Bot) -> int:
-        """Queue every update stored but not handled before the last stop (oldest first)."""
+        """Queue every update stored but not handled before the last stop (oldest first).
+        With several replicas: this replica's own, and those of replicas that died."""
+        self.bot = bot
+        if self.replica is not None and self.replica.shared:
+            async with self.store.autocommit() as tx:
+                await tx.inbox.forget_handled(self.store.clock.now() - KEEP_HANDLED)
+            now = self.store.clock.now().timestamp()
+            count = await self.replica.take_over(now, own=True)
+            if count:
+                log.info("handling %d update(s) received before the last stop", count)
+            return count
         async with self.store.transaction() as tx:
             await tx.inbox.forget_handled(self.store.clock.now() - KEEP_HANDLED)
             entries = await tx.inbox.pending()
+        await self.requeue(entries)
+        if entries:
+            log.info("handling %d update(s) received before the last stop", len(entries))
+        return len(entries)
+
+    async def requeue(self, entries: list[InboxEntry]) -> None:
+        """Queue stored updates (replayed, or taken over from a replica that died)."""
+        assert self.bot is not None, "replay() first"
+        bot = self.bot
         unreadable = []
         for entry in entries:
             try:
@@ -92,6 +126,3 @@ class Inbox(asyncio.Queue[object]):
         if unreadable:
             async with self.store.transaction() as tx:
                 await tx.inbox.mark_handled(unreadable)
-        if entries:
-            log.info("handling %d update(s) received before the last stop", len(entries))
-        return len(entries)

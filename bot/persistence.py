@@ -5,6 +5,8 @@ every private-chat update (see handlers.register), so a crash loses at most the 
 Changes are written by one committer task, in one transaction for everything that changed
 together (a draft and its conversation step, many residents at once under load).
 Bot-wide and chat data are not used: everything else lives in proper tables.
+With several replicas (bot/replicas.py), a person's session and conversation steps are read
+again from the database before each of their updates: the last one may have run elsewhere.
 A user's data is a typed `Session` (bot/session.py), stored as the JSON of `Session.to_dict`,
 the shape earlier versions wrote, and read back with `Session.from_dict`: the conversion
 happens here, at the boundary, so the table and rows written before it are unchanged.
@@ -16,7 +18,8 @@ import asyncio
 import json
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram import Update
+from telegram.ext import BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.session import Session
@@ -102,7 +105,47 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
         await self._change((USER_DATA, str(user_id)), None)
 
     async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
-        return None
+        """With several replicas, the person's last step may have run on another one: read
+        their session from the database (PTB calls this before every handler it runs)."""
+        if not self.store.shared:
+            return
+        row = (USER_DATA, str(user_id))
+        if row in self._changes:  # written here a moment ago and not committed yet: newest
+            return
+        found = await self._rows([row])
+        fresh = Session.from_dict(json.loads(found[row])) if row in found else Session()
+        vars(user_data).update(vars(fresh))
+
+    async def refresh_conversations(
+        self, handlers: list[ConversationHandler[Any]], update: Update
+    ) -> None:
+        """Conversation steps of this update's chat and person as the database has them
+        (several replicas: the previous step may have run on another one). PTB reads a
+        conversation's state before any hook of ours runs and offers no way to set it, so the
+        state goes into the handler's own table (`_conversations`, without marking it changed)."""
+        if not self.store.shared:
+            return
+        wanted: dict[tuple[str, str], tuple[ConversationHandler[Any], ConversationKey]] = {}
+        for handler in handlers:
+            key = _conversation_key(handler, update)
+            if key is not None and handler.name:
+                wanted[(f"conversation:{handler.name}", json.dumps(list(key)))] = (handler, key)
+        found = await self._rows([row for row in wanted if row not in self._changes])
+        for row, (handler, key) in wanted.items():
+            if row in self._changes:
+                continue
+            # TrackingDict's own dict: a write PTB does not count as a change to save again
+            table = getattr(handler._conversations, "data", handler._conversations)
+            if row in found:
+                table[key] = json.loads(found[row])
+            else:
+                table.pop(key, None)
+
+    async def _rows(self, rows: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        if not rows:
+            return {}
+        async with self.store.read() as tx:
+            return await tx.persistence.load_rows(rows)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
         return None
@@ -113,3 +156,19 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
     async def flush(self) -> None:
         if self._committer is not None:
             await self._committer
+
+
+def _conversation_key(handler: ConversationHandler[Any], update: Update) -> ConversationKey | None:
+    """The key PTB gives this update in `handler` (its chat and/or person), or None."""
+    key: list[int | str] = []
+    if handler.per_chat:
+        if update.effective_chat is None:
+            return None
+        key.append(update.effective_chat.id)
+    if handler.per_user:
+        if update.effective_user is None:
+            return None
+        key.append(update.effective_user.id)
+    if handler.per_message:
+        return None  # not used by Porchlight's conversations
+    return tuple(key)

@@ -10,6 +10,7 @@ from bot.alarms import AlarmClock
 from bot.blocks import identity_key
 from bot.config import Settings
 from bot.delivery import Drainer
+from bot.replicas import Replica
 from bot.tips import OfficerChat
 from storage import Store
 
@@ -77,6 +78,7 @@ class Porch:
     settings: Settings
     store: Store
     officers: OfficerChat
+    replica: Replica  # this process among replicas (alone, and leading, on SQLite)
     roster: OfficerRoster = field(default_factory=OfficerRoster)
     flood: FloodGuard = field(default_factory=lambda: FloodGuard(30))
     drainer: Drainer | None = None

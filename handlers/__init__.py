@@ -31,7 +31,6 @@ from handlers import (
     subscriptions,
 )
 from handlers.common import (
-    Context,
     ensure_resident,
     on_error,
     repeat_lost_prompt,
@@ -41,12 +40,15 @@ from handlers.common import (
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit: anything longer was not issued by us
 
 
-async def flush_persistence(update: Update, context: Context) -> None:
-    """After a private or officer-chat update, write drafts and conversation steps now,
-    so a crash loses at most the step in flight (PTB otherwise writes every few seconds)."""
+def worth_flushing(update: object, officer_chat_id: int) -> bool:
+    """Whose drafts and conversation steps are written as soon as their update was handled
+    (bot/app.py), so a crash loses at most the step in flight and another replica reads the
+    step just taken: private chats and the officer chat (PTB otherwise writes every few
+    seconds)."""
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return False
     chat = update.effective_chat
-    if chat is not None and (chat.type == "private" or chat.id == context.porch.officers.chat_id):
-        await context.application.update_persistence()
+    return chat.type == "private" or chat.id == officer_chat_id
 
 
 def worth_handling(update: object, officer_chat_id: int) -> bool:
@@ -105,5 +107,4 @@ def register(app: Application, officer_chat_id: int) -> None:
     officers.register_last(app, officer_chat_id)
     app.add_handler(CallbackQueryHandler(stale_button))
     # Group 1: persist what group 0 changed.
-    app.add_handler(TypeHandler(Update, flush_persistence), group=1)
     app.add_error_handler(on_error)

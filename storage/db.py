@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -26,7 +26,7 @@ from storage.forum_topics import ForumTopicRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
 from storage.persistence_repo import PersistenceRepo
-from storage.postgres import PostgresBackend, is_postgres_url
+from storage.postgres import ControlConnection, PostgresBackend, is_postgres_url
 from storage.privacy import PrivacyRepo
 from storage.residents import ResidentRepo
 from storage.sql import POSTGRESQL, Connection
@@ -37,6 +37,10 @@ from storage.tips import TipRepo
 log = logging.getLogger(__name__)
 
 Backend = SqliteBackend | PostgresBackend
+
+# What replicas LISTEN to (PostgreSQL): another replica committed a write (the outbox may have
+# rows, an alarm may be due sooner); the payload is the committing replica's name.
+COMMIT_CHANNEL = "porchlight_commit"
 
 # What a database that is down, locked or gone raises, whichever the backend.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
@@ -172,6 +176,24 @@ class Store:
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._listeners: list[asyncio.Event] = []
+        # Several replicas: every write transaction tells the others it committed (bot/replicas).
+        self.announce_as: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may use this database at once (PostgreSQL)."""
+        return isinstance(self.backend, PostgresBackend)
+
+    def control(self, on_notify: Callable[[str, str], None]) -> ControlConnection:
+        """A replica's own connection for news and leadership (PostgreSQL only)."""
+        if not isinstance(self.backend, PostgresBackend):
+            raise RuntimeError("only PostgreSQL is shared by replicas")
+        return ControlConnection(self.backend.url, on_notify)
+
+    def changed_elsewhere(self) -> None:
+        """Another replica committed: wake what waits for commits, as a commit here does."""
+        for event in self._listeners:
+            event.set()
 
     @property
     def dialect_name(self) -> str:
@@ -203,6 +225,8 @@ class Store:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self.backend.transaction() as conn:
             yield Tx(conn, self.clock)
+            if self.announce_as is not None:
+                await conn.notify(COMMIT_CHANNEL, self.announce_as)
         for event in self._listeners:
             event.set()
 

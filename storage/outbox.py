@@ -10,9 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from storage.clock import Clock, to_text
+from storage.inbox import Lease
 from storage.models import OutboxRow
 from storage.payload import Payload, PayloadError, from_json, to_json
-from storage.sql import Connection, Row
+from storage.sql import Connection, Row, marks
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,53 @@ class OutboxRepo:
         ) as c:
             rows = [_row(r) for r in await c.fetchall()]
         return [r for r in rows if r.lane not in busy_lanes][:limit]
+
+    async def claim(
+        self, lease: Lease, now: float, limit: int, busy_lanes: set[str], *, skip_chat: int | None
+    ) -> list[OutboxRow]:
+        """`due`, for one replica of several: the rows are claimed for `lease` (a lane head
+        claimed by a live replica is theirs; its lease run out, it is anyone's). Claimed
+        rows whose lane is busy here stay claimed. `skip_chat`: a chat left to another replica
+        (the officer chat, sent by the leader alone)."""
+        skip = " AND o.chat_id <> ?" if skip_chat is not None else ""
+        async with self.conn.execute(
+            "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id IN ("
+            " SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
+            "  AND (o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
+            f" {skip} AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
+            "   AND p.status = 'pending' AND p.id < o.id)"
+            f" ORDER BY o.priority, o.id LIMIT ?{self.conn.dialect.skip_locked})"
+            " RETURNING *",
+            (
+                lease.owner,
+                lease.until,
+                now,
+                now,
+                lease.owner,
+                *(() if skip_chat is None else (skip_chat,)),
+                limit + len(busy_lanes),
+            ),
+        ) as c:
+            rows = sorted(map(_row, await c.fetchall()), key=lambda r: (r.priority, r.id))
+        return [r for r in rows if r.lane not in busy_lanes][:limit]
+
+    async def renew(self, lease: Lease, row_ids: list[int]) -> None:
+        """Extend the lease of rows this replica still means to send."""
+        if row_ids:
+            await self.conn.execute(
+                "UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND status = 'pending'"
+                f" AND id IN ({marks(len(row_ids))})",
+                (lease.until, lease.owner, *row_ids),
+            )
+
+    async def release(self, owner: str, row_ids: list[int]) -> None:
+        """Give back claimed rows this replica will not send (it stops, or holds them)."""
+        if row_ids:
+            await self.conn.execute(
+                "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?"
+                f" AND status = 'pending' AND id IN ({marks(len(row_ids))})",
+                (owner, *row_ids),
+            )
 
     async def waiting_cards(
         self, chat_id: int, now: float, busy_lanes: set[str]

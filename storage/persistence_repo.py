@@ -15,6 +15,17 @@ class PersistenceRepo:
         ) as c:
             return {row["key"]: row["data"] for row in await c.fetchall()}
 
+    async def load_rows(self, rows: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Some rows by (kind, key), in one statement: an update's draft and conversations."""
+        if not rows:
+            return {}
+        where = " OR ".join("(kind = ? AND key = ?)" for _ in rows)
+        args = [part for row in rows for part in row]
+        async with self.conn.execute(
+            f"SELECT kind, key, data FROM ptb_persistence WHERE {where}", args
+        ) as c:
+            return {(row["kind"], row["key"]): row["data"] for row in await c.fetchall()}
+
     async def save(self, kind: str, key: str, data: str) -> None:
         await self.conn.execute(
             "INSERT INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)"

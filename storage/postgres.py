@@ -12,7 +12,7 @@ The migrations are SQLite's files; `ddl()` turns their few SQLite-isms into Post
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -22,6 +22,7 @@ from storage.sql import POSTGRESQL, Connection, Result, numbered, returns_rows
 POOL_SIZE = 10
 # Several processes starting at once migrate one at a time (an arbitrary, fixed lock key).
 MIGRATION_LOCK = 7_302_164_771
+LEADER_LOCK = 7_302_164_772  # held by the scheduler leader among replicas (bot/replicas.py)
 
 
 def is_postgres_url(location: str) -> bool:
@@ -39,6 +40,7 @@ class PostgresConnection(Connection):
 
     def __init__(self, raw: asyncpg.Connection) -> None:
         self.raw = raw
+        self._notified: set[str] = set()
 
     async def _execute(self, sql: str, args: tuple[object, ...]) -> Result:
         query = numbered(sql)
@@ -54,6 +56,11 @@ class PostgresConnection(Connection):
 
     async def script(self, sql: str) -> None:
         await self.raw.execute(sql)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        if channel not in self._notified:  # once per transaction is enough
+            self._notified.add(channel)
+            await self.raw.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def close(self) -> None:
         await self.raw.close()
@@ -106,6 +113,55 @@ class PostgresBackend:
     async def unguarded(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire() as raw:
             yield PostgresConnection(raw)
+
+
+class ControlConnection:
+    """A replica's own connection, outside the pool: it LISTENs for the other replicas' news
+    and holds the scheduler leader's advisory lock. The lock lives as long as the connection:
+    a replica killed with -9 loses it as soon as the server sees the socket closed, so
+    another replica can lead a moment later."""
+
+    def __init__(self, url: str, on_notify: Callable[[str, str], None]) -> None:
+        self.url = url
+        self.on_notify = on_notify
+        self._raw: asyncpg.Connection | None = None
+
+    async def open(self, channels: Iterable[str]) -> None:
+        self._raw = await asyncpg.connect(self.url)
+        for channel in channels:
+            await self._raw.add_listener(channel, self._heard)
+
+    def _heard(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self.on_notify(channel, payload)
+
+    async def try_lead(self) -> bool:
+        """Take the leader's lock if nobody holds it (a no-op for its holder)."""
+        return bool(await self.raw.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+
+    async def alive(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the connection (and so the lock and the listening) still holds."""
+        if self._raw is None or self._raw.is_closed():
+            return False
+        try:
+            await self._raw.fetchval("SELECT 1", timeout=timeout)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            return False
+        return True
+
+    @property
+    def raw(self) -> asyncpg.Connection:
+        if self._raw is None:
+            raise RuntimeError("ControlConnection.open() has not been called")
+        return self._raw
+
+    async def close(self) -> None:
+        """Close (the lock goes with it); a connection already broken is simply dropped."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                await raw.close(timeout=2)
+            except Exception:
+                raw.terminate()
 
 
 # Migrations ---------------------------------------------------------------------------------

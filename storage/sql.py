@@ -89,6 +89,12 @@ class Dialect:
         return f"max(0, round((julianday({later}) - julianday({earlier})) * 86400.0, 3))"
 
     @property
+    def skip_locked(self) -> str:
+        """A claim's lock that other replicas skip instead of waiting for (PostgreSQL; SQLite
+        has one writer and no row locks: nothing to skip)."""
+        return " FOR UPDATE SKIP LOCKED" if self.name == "postgresql" else ""
+
+    @property
     def outer_first_join(self) -> str:
         """A join that keeps its left table the outer loop (SQLite plans CROSS JOIN so;
         PostgreSQL's planner needs no such hint and has no CROSS JOIN … ON)."""
@@ -120,6 +126,11 @@ class Connection(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Tell the other replicas, when this transaction commits, that `channel` changed
+        (PostgreSQL's NOTIFY; one process on SQLite has nobody to tell)."""
+        return None
 
 
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA)\b|\bRETURNING\b", re.IGNORECASE)

@@ -19,6 +19,7 @@ import pytest
 
 from storage import Store, Tx
 from storage.db import apply_migrations, connect, migration_files, pending_migrations
+from storage.inbox import Lease
 from storage.payload import FollowUp, JoinThread, Payload
 from storage.sql import Connection
 from tests.old_payloads import OLD_CARD, OLD_FOLLOWUP, old_relay
@@ -395,8 +396,8 @@ async def seed_inbox(conn: Connection) -> None:
 
 
 async def check_inbox(tx: Tx) -> None:
-    (entry,) = await tx.inbox.pending()
-    assert entry.update_id == 8 and entry.payload["message"]["text"] == "/start"
+    pending = {entry.update_id: entry for entry in await tx.inbox.pending()}
+    assert 7 not in pending and pending[8].payload["message"]["text"] == "/start"
 
 
 # 0007: the library holds advice ("tip" is a resident's tip): table and column renamed. ------
@@ -833,6 +834,36 @@ async def check_forum_topics(tx: Tx) -> None:
     assert [content["type"] for content in row.payload.contents] == ["topic", "text"]
 
 
+# 0016: replicas. An update stored before knows no chat and no lease; a row queued before has no
+# claim. Both are taken at once by the first replica that looks (and in order on SQLite).
+
+
+async def seed_replicas(conn: Connection) -> None:
+    update = {"update_id": 16, "message": {"message_id": 9, "text": "still here"}}
+    await insert(conn, "inbox", update_id=16, payload=json.dumps(update), received_at=WHEN)
+    await outbox_row(
+        conn,
+        kind="event_feedback",
+        chat_id=44,
+        priority=20,
+        payload=text_payload("Queued before 0016"),
+    )
+
+
+async def check_replicas(tx: Tx) -> None:
+    pending = {entry.update_id for entry in await tx.inbox.pending()}
+    assert 16 in pending
+    assert not await tx.inbox.earlier_pending(44, 17)  # no chat known: no order to wait for
+    taken = await tx.inbox.take_over(Lease("replica-a", 2e9), 1.9e9, own=True)
+    assert 16 in {entry.update_id for entry in taken}
+    assert not await tx.inbox.take_over(Lease("replica-b", 2e9), 1.9e9)  # a's lease holds
+    rows = await tx.outbox.claim(Lease("replica-a", 2e9), 2e9, 100, set(), skip_chat=None)
+    assert "Queued before 0016" in [
+        row.payload.contents[0].get("html") for row in rows if row.payload is not None
+    ]
+    assert not await tx.outbox.claim(Lease("replica-b", 2e9), 2e9, 100, set(), skip_chat=None)
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -849,6 +880,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     13: (seed_forum_topics, check_forum_topics),
     14: (seed_stats, check_stats),
     15: (seed_erasure, check_erasure),
+    16: (seed_replicas, check_replicas),
 }
 
 
