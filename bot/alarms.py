@@ -250,6 +250,8 @@ class AlarmClock:
         """Return when no check is running or waiting (tests, after a commit); a check waiting
         for its pace runs at once."""
         while True:
+            if self._task is None and not self._lock.locked():
+                return  # not started (a replica that does not lead): nothing will ring here
             if not (self._busy or self._wake.is_set() or self._lock.locked()):
                 return
             self._hurry.set()

@@ -162,8 +162,9 @@ class Drainer:
         while True:
             if not self._inflight and self._now() >= self._paused_until:
                 held = self.surge.held_lanes() if self.surge is not None else set()
+                mine = self.replica.name if self.replica is not None else None
                 async with self.store.read() as tx:
-                    due = await tx.outbox.due(self._now(), 1, held)
+                    due = await tx.outbox.due(self._now(), 1, held, claimable_by=mine)
                 if not due:
                     return
             await asyncio.sleep(0.005)

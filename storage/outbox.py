@@ -108,14 +108,26 @@ class OutboxRepo:
             (to_json(payload), to_text(self.clock.now()), row_id),
         )
 
-    async def due(self, now: float, limit: int, busy_lanes: set[str]) -> list[OutboxRow]:
-        """Pending rows that may go now: the head of each lane, most urgent first."""
+    async def due(
+        self, now: float, limit: int, busy_lanes: set[str], *, claimable_by: str | None = None
+    ) -> list[OutboxRow]:
+        """Pending rows that may go now: the head of each lane, most urgent first (with
+        `claimable_by`, only those that replica may claim: see `claim`)."""
+        free = (
+            " AND (o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
+            if claimable_by is not None
+            else ""
+        )
         async with self.conn.execute(
-            "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
+            f"SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?{free}"
             " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
             "   AND p.status = 'pending' AND p.id < o.id)"
             " ORDER BY o.priority, o.id LIMIT ?",
-            (now, limit + len(busy_lanes)),
+            (
+                now,
+                *(() if claimable_by is None else (now, claimable_by)),
+                limit + len(busy_lanes),
+            ),
         ) as c:
             rows = [_row(r) for r in await c.fetchall()]
         return [r for r in rows if r.lane not in busy_lanes][:limit]

@@ -231,6 +231,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only(reason): a test of SQLite itself, skipped on PostgreSQL"
     )
+    config.addinivalue_line(
+        "markers", "postgresql_only(reason): needs a shared database, skipped on SQLite"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -238,13 +241,14 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--backend") != "postgresql":
-        return
+    backend = config.getoption("--backend")
+    skipped = "sqlite_only" if backend == "postgresql" else "postgresql_only"
     for item in items:
-        marker = item.get_closest_marker("sqlite_only")
+        marker = item.get_closest_marker(skipped)
         if marker is not None:
             reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+            label = "SQLite only" if skipped == "sqlite_only" else "PostgreSQL only"
+            item.add_marker(pytest.mark.skip(reason=f"{label}: {reason}"))
 
 
 @pytest.fixture(scope="session")
