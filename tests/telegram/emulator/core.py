@@ -33,6 +33,7 @@ from .methods_send import SendMethods
 from .observation import CallbackAnswer, CallRecord, ObservationMixin, _Query
 from .server import ServerMixin
 from .updates import DEFAULT_ALLOWED_UPDATES, UpdatesMixin, _Poll
+from .webhook import WebhookMixin
 from .wire import JSON, _named, _Upload
 from .world import Chat, StoredFile, User
 from .world_setup import WorldSetupMixin
@@ -45,6 +46,7 @@ class BotApiEmulator(
     ObservationMixin,
     FaultsMixin,
     UpdatesMixin,
+    WebhookMixin,
     ChatAccessMixin,
     ComposeMixin,
     FilesMixin,
@@ -82,7 +84,6 @@ class BotApiEmulator(
         self.updates_log: list[JSON] = []  # every update ever enqueued
         self.suppressed_updates: list[JSON] = []  # not created: excluded by allowed_updates
         self.delivered_update_ids: set[int] = set()
-        self.webhook_url = ""
         # observation
         self.calls: list[CallRecord] = []
         self.reactions: dict[tuple[int, int], list[JSON]] = {}
@@ -120,6 +121,7 @@ class BotApiEmulator(
         # plumbing
         self._change = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._init_webhook()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._methods: dict[str, Callable[[JSON, dict[str, _Upload]], Any]] = {}
@@ -166,6 +168,7 @@ class BotApiEmulator(
         """Every method family contributes its table (Bot API name → handler)."""
         families = (
             self._api_updates(),
+            self._api_webhook(),
             self._api_bot(),
             self._api_send(),
             self._api_copy(),
