@@ -159,6 +159,11 @@ class BotApiEmulator(
         calls = [c for c in self.calls if c.method != "getUpdates"][-last:]
         lines = ["recent Bot API calls:"] + [f"  {c!r}" for c in calls]
         lines.append(f"pending updates: {len(self._updates)}")
+        if self.webhook_url:
+            lines.append(
+                f"webhook {self.webhook_url}: {len(self._webhook_in_flight)} in flight, "
+                f"last error {self.webhook_last_error_message!r}"
+            )
         for update in self._updates[:10]:
             kinds = [k for k in update if k != "update_id"]
             lines.append(f"  #{update['update_id']} {kinds}")
