@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import bare, broadcast, echo, stats, surge, tip_routing
+from . import bare, broadcast, echo, replicas, stats, surge, tip_routing
 from .common import BurstResult
 
 P95_TARGET_MS = 50.0
@@ -216,6 +216,13 @@ async def run(args: argparse.Namespace) -> int:
         officer_stats = await stats.run(
             args.stats_residents, args.stats_tips, args.stats_deliveries
         )
+    replica_runs = None
+    if not args.skip_replicas:
+        _progress(
+            f"replicas in webhook mode on PostgreSQL: {args.replica_residents} tips, broadcasts "
+            f"to {args.replica_broadcast} residents (with {', '.join(map(str, replicas.COUNTS))})"
+        )
+        replica_runs = await replicas.run(args.replica_residents, args.replica_broadcast)
     flood = forum_flood = None
     if not args.skip_surge:
         _progress("a surge of 40 tips against the officer chat's 20 a minute (about 70 s)")
@@ -256,6 +263,17 @@ async def run(args: argparse.Namespace) -> int:
         print()
         print("\n".join(surge.verdicts(forum_flood)))
         failed |= len(forum_flood.visible) < len(forum_flood.filed)
+    if replica_runs is not None:
+        print("\n## Replicas: webhook mode behind a balancer, one PostgreSQL\n")
+        print(
+            "Each replica is a `porchlight run` child; the emulator posts updates through the "
+            "balancer (max_connections 40). Tips: p50/p95 from Send to the card. Broadcast: an "
+            "officers' announcement, msgs/s over the steady window.\n"
+        )
+        print(replicas.table(replica_runs))
+        print()
+        print("\n".join(replicas.notes(replica_runs)))
+        failed |= replicas.failed(replica_runs)
     if officer_stats is not None:
         print("\n## /stats on a big deployment\n")
         print(stats.table(officer_stats))
@@ -310,6 +328,15 @@ def main() -> int:
     parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")
     parser.add_argument("--skip-surge", action="store_true", help="skip the surge of tips")
     parser.add_argument("--skip-stats", action="store_true", help="skip /stats on a big history")
+    parser.add_argument(
+        "--skip-replicas", action="store_true", help="skip the replicas (webhook, PostgreSQL)"
+    )
+    parser.add_argument(
+        "--replica-residents", type=int, default=200, help="tips filed at once (default 200)"
+    )
+    parser.add_argument(
+        "--replica-broadcast", type=int, default=1000, help="broadcast recipients (default 1000)"
+    )
     parser.add_argument("--stats-residents", type=int, default=100_000, help="default 100000")
     parser.add_argument("--stats-tips", type=int, default=20_000, help="default 20000")
     parser.add_argument(
@@ -322,7 +349,10 @@ def main() -> int:
         parser.error("--broadcast must be at least 2 (a rate needs two deliveries)")
     if args.stats_residents < 1 or args.stats_deliveries < 10:
         parser.error("--stats-residents must be at least 1 and --stats-deliveries at least 10")
-    if args.skip_tips and args.skip_broadcast and args.skip_surge and args.skip_stats:
+    if args.replica_residents < 1 or args.replica_broadcast < 2:
+        parser.error("--replica-residents must be at least 1 and --replica-broadcast at least 2")
+    skipped = (args.skip_tips, args.skip_broadcast, args.skip_surge, args.skip_stats)
+    if all(skipped) and args.skip_replicas:
         parser.error("nothing to run: every scenario skipped")
     _quiet()
     return asyncio.run(run(args))

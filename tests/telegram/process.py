@@ -8,6 +8,10 @@ asks Telegram for updates, and kill it (or stop it gracefully) while the emulato
         ...
         bot.kill()          # kill -9, reaped
     # or: await bot.stop()  # SIGTERM: PTB drains and exits
+
+In webhook mode (WEBHOOK_PORT in `env`) a child is ready when its own port accepts a
+connection: python-telegram-bot registers the webhook first and listens after, so that moment
+is this child's, however many replicas start together (tests/telegram/replicas.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,11 +69,12 @@ class BotProcess:
         self.popen: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout: float = 15.0) -> BotProcess:  # noqa: ASYNC109
-        """Spawn the process and wait until it is about to ask for updates."""
+        """Spawn the process and wait until it is about to ask for updates (or, in webhook
+        mode, listens for them)."""
         seen = self._ready_calls()
         popen = self.popen = self._spawn()
         deadline = time.monotonic() + timeout
-        while self._ready_calls() <= seen:
+        while not self._ready(seen):
             if popen.poll() is not None:
                 raise AssertionError(f"porchlight exited with {popen.returncode}\n{self.log()}")
             if time.monotonic() > deadline:
@@ -86,6 +92,22 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    @property
+    def webhook_port(self) -> int | None:
+        port = self.env.get("WEBHOOK_PORT")
+        return int(port) if port and self.env.get("WEBHOOK_URL") else None
+
+    def _ready(self, calls_seen: int) -> bool:
+        port = self.webhook_port
+        if port is None:
+            return self._ready_calls() > calls_seen
+        host = self.env.get("WEBHOOK_LISTEN", "127.0.0.1")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def _ready_calls(self) -> int:
         return sum(1 for call in self.emu.calls if call.method in READY_CALLS)

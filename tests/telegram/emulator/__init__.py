@@ -6,10 +6,10 @@ speaks the Bot API wire format; point an unmodified PTB ``Bot``/``Application`` 
 ``base_url=f"{emu.url}/bot"`` and ``base_file_url=f"{emu.url}/file/bot"``.
 
 It keeps a small world (users, private chats, groups, messages, files), turns what humans do
-(``user_sends``, ``user_taps`` ...) into updates served by ``getUpdates``, implements the methods
-the bot uses with Telegram's validation and error wording, and lets tests inject faults
-(``fail_next``, ``hold``, ``latency``, optional rate limits) and observe everything (``calls``,
-``messages``, ``callback_answers`` ...).
+(``user_sends``, ``user_taps`` ...) into updates served by ``getUpdates`` or posted to a
+webhook, implements the methods the bot uses with Telegram's validation and error wording, and
+lets tests inject faults (``fail_next``, ``hold``, ``latency``, optional rate limits) and observe
+everything (``calls``, ``messages``, ``callback_answers``, ``webhook_attempts`` ...).
 
 One module per concern; :class:`BotApiEmulator` (``core``) composes them as mixins sharing one
 state. Everything public is importable from here, as when this was a single module.
@@ -19,6 +19,8 @@ state. Everything public is importable from here, as when this was a single modu
   modes, entity normalisation (``format_text`` is the entry point).
 - ``world``: User, Chat, Member, EmuMessage, StoredFile. ``world_setup``: staging them.
 - ``humans``: user_sends, user_taps, album ... ``updates``: the queue and ``getUpdates``.
+- ``webhook``: setWebhook and friends, and the task that POSTs pending updates to the webhook
+  (secret header, ``max_connections``, back-off, per-chat order or not, Telegram's errors).
 - ``faults``: fail_next, hold, flood limits. ``observation``: what tests read back.
 - ``server``: HTTP lifecycle and dispatch. ``access``, ``compose``, ``files``: helpers every
   method family shares (chat access, building and storing messages, files and ``getFile``).
@@ -44,6 +46,7 @@ from .html_parser import parse_html
 from .markdown_parser import parse_markdown, parse_markdown_v2
 from .observation import CallbackAnswer, CallRecord
 from .updates import DEFAULT_ALLOWED_UPDATES
+from .webhook import WebhookAttempt
 from .wire import JSON
 from .world import (
     DEFAULT_PERMISSIONS,
@@ -74,6 +77,7 @@ __all__ = [
     "Member",
     "StoredFile",
     "User",
+    "WebhookAttempt",
     "auto_entities",
     "bad_request",
     "finalize_text",

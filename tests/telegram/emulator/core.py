@@ -33,6 +33,7 @@ from .methods_send import SendMethods
 from .observation import CallbackAnswer, CallRecord, ObservationMixin, _Query
 from .server import ServerMixin
 from .updates import DEFAULT_ALLOWED_UPDATES, UpdatesMixin, _Poll
+from .webhook import WebhookMixin
 from .wire import JSON, _named, _Upload
 from .world import Chat, StoredFile, User
 from .world_setup import WorldSetupMixin
@@ -45,6 +46,7 @@ class BotApiEmulator(
     ObservationMixin,
     FaultsMixin,
     UpdatesMixin,
+    WebhookMixin,
     ChatAccessMixin,
     ComposeMixin,
     FilesMixin,
@@ -82,7 +84,6 @@ class BotApiEmulator(
         self.updates_log: list[JSON] = []  # every update ever enqueued
         self.suppressed_updates: list[JSON] = []  # not created: excluded by allowed_updates
         self.delivered_update_ids: set[int] = set()
-        self.webhook_url = ""
         # observation
         self.calls: list[CallRecord] = []
         self.reactions: dict[tuple[int, int], list[JSON]] = {}
@@ -120,6 +121,7 @@ class BotApiEmulator(
         # plumbing
         self._change = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._init_webhook()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._methods: dict[str, Callable[[JSON, dict[str, _Upload]], Any]] = {}
@@ -157,6 +159,11 @@ class BotApiEmulator(
         calls = [c for c in self.calls if c.method != "getUpdates"][-last:]
         lines = ["recent Bot API calls:"] + [f"  {c!r}" for c in calls]
         lines.append(f"pending updates: {len(self._updates)}")
+        if self.webhook_url:
+            lines.append(
+                f"webhook {self.webhook_url}: {len(self._webhook_in_flight)} in flight, "
+                f"last error {self.webhook_last_error_message!r}"
+            )
         for update in self._updates[:10]:
             kinds = [k for k in update if k != "update_id"]
             lines.append(f"  #{update['update_id']} {kinds}")
@@ -166,6 +173,7 @@ class BotApiEmulator(
         """Every method family contributes its table (Bot API name → handler)."""
         families = (
             self._api_updates(),
+            self._api_webhook(),
             self._api_bot(),
             self._api_send(),
             self._api_copy(),

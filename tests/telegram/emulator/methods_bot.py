@@ -1,4 +1,4 @@
-"""The bot's own settings: getMe, webhook, commands, descriptions and names."""
+"""The bot's own settings (the webhook is ``webhook``): getMe, commands, descriptions and names."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import re
 from collections.abc import Callable
 
 from .errors import bad_request
-from .updates import DEFAULT_ALLOWED_UPDATES
 from .wire import JSON, Handler, _Upload
 
 
 class BotMethods:
-    """getMe, set/delete/getWebhookInfo, *MyCommands, *MyDescription, *MyName."""
+    """getMe, logOut, close, *MyCommands, *MyDescription, *MyName."""
 
     def _m_get_me(self, p: JSON, f: dict[str, _Upload]) -> JSON:
         me = self.bot.as_dict()
@@ -29,31 +28,6 @@ class BotMethods:
             }
         )
         return me
-
-    def _m_set_webhook(self, p: JSON, f: dict[str, _Upload]) -> bool:
-        self.webhook_url = str(p.get("url") or "")
-        if p.get("drop_pending_updates"):
-            self._updates.clear()
-        if isinstance(p.get("allowed_updates"), list):
-            self._allowed_updates = frozenset(p["allowed_updates"]) or DEFAULT_ALLOWED_UPDATES
-        return True
-
-    def _m_delete_webhook(self, p: JSON, f: dict[str, _Upload]) -> bool:
-        self.webhook_url = ""
-        if p.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _m_get_webhook_info(self, p: JSON, f: dict[str, _Upload]) -> JSON:
-        info: JSON = {
-            "url": self.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self.webhook_url:
-            info["max_connections"] = 40
-            info["allowed_updates"] = sorted(self._allowed_updates)
-        return info
 
     def _m_set_commands(self, p: JSON, f: dict[str, _Upload]) -> bool:
         commands = p.get("commands")
@@ -122,9 +96,6 @@ class BotMethods:
         """Bot API methods of this family."""
         table: dict[str, Handler] = {
             "getMe": self._m_get_me,
-            "setWebhook": self._m_set_webhook,
-            "deleteWebhook": self._m_delete_webhook,
-            "getWebhookInfo": self._m_get_webhook_info,
             "logOut": lambda p, f: True,
             "close": lambda p, f: True,
             "setMyCommands": self._m_set_commands,

@@ -38,10 +38,12 @@ class ServerMixin:
         self._port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock)
         await site.start()
+        self._wake_webhook()  # a webhook set before a restart of the server
 
     async def stop(self) -> None:
         """Release holds, end long polls and shut the server down."""
         self._stopping.set()
+        await self._stop_webhook()
         for hold in list(self.holds):
             hold.release()
         if self._active_poll is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import time
 
 from aiohttp import web
 
@@ -56,6 +57,8 @@ class UpdatesMixin:
         update = {"update_id": self._last_update_id, kind: copy.deepcopy(payload)}
         self._updates.append(update)
         self.updates_log.append(update)
+        self._webhook_born[update["update_id"]] = time.time()
+        self._wake_webhook()
         if self._active_poll is not None:
             self._active_poll.wake.set()
         self._changed()
