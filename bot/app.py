@@ -56,7 +56,7 @@ def build_application(
     budget_clock: Callable[[], float] = time.monotonic,
 ) -> PorchApp:
     """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
-    store = Store(settings.database, clock)
+    store = Store(settings.database, clock, pool_size=settings.database_pool_size)
     inbox = Inbox(store)
     api = settings.telegram_api_url
     app: PorchApp = (

@@ -154,21 +154,28 @@ async def _roll_back(conn: Connection) -> None:
         log.debug("no transaction to roll back", exc_info=True)
 
 
-def backend_for(location: str) -> Backend:
+def backend_for(location: str, pool_size: int = postgres.DEFAULT_POOL_SIZE) -> Backend:
     if is_postgres_url(location):
-        return PostgresBackend(location)
+        return PostgresBackend(location, pool_size)
     return SqliteBackend(location)
 
 
 class Store:
     """The process's access to the database. `open()` is idempotent and migrates.
 
-    `location` is a SQLite file path or a `postgresql://` URL (DATABASE_URL)."""
+    `location` is a SQLite file path or a `postgresql://` URL (DATABASE_URL); `pool_size` is
+    PostgreSQL's most connections at once (DATABASE_POOL_SIZE; SQLite has one)."""
 
-    def __init__(self, location: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        location: str,
+        clock: Clock | None = None,
+        *,
+        pool_size: int = postgres.DEFAULT_POOL_SIZE,
+    ) -> None:
         self.location = location
         self.clock: Clock = clock or SystemClock()
-        self.backend: Backend = backend_for(location)
+        self.backend: Backend = backend_for(location, pool_size)
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._listeners: list[asyncio.Event] = []

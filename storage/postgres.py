@@ -19,7 +19,7 @@ import asyncpg
 
 from storage.sql import POSTGRESQL, Connection, Result, numbered, returns_rows
 
-POOL_SIZE = 10
+DEFAULT_POOL_SIZE = 10  # DATABASE_POOL_SIZE (bot/config.py)
 # Several processes starting at once migrate one at a time (an arbitrary, fixed lock key).
 MIGRATION_LOCK = 7_302_164_771
 
@@ -68,15 +68,16 @@ class PostgresBackend:
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
+        self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
 
     async def connect(self) -> PostgresConnection:
         return await connect(self.url)
 
     async def start_pool(self) -> None:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
 
     async def close(self) -> None:
         if self._pool is not None:
