@@ -112,6 +112,13 @@ async def pending_migrations(conn: Connection) -> list[str]:
     return [name for version, name, _ in migration_files() if version not in applied]
 
 
+async def unknown_migrations(conn: Connection) -> list[int]:
+    """Versions applied to the database that this installation has no file for: a newer
+    Porchlight migrated it (a rolling upgrade's old replicas see this)."""
+    known = {version for version, _, _ in migration_files()}
+    return sorted(await _applied_versions(conn) - known)
+
+
 async def apply_migrations(conn: Connection, until: int | None = None) -> list[str]:
     """Apply every migration not applied yet (up to version `until`: the migration tests build
     a database of an earlier version), each in its own transaction. Returns their names.

@@ -59,8 +59,12 @@ class PostgresConnection(Connection):
         await self.raw.close()
 
 
+# Named in pg_stat_activity: `porchlight check` counts the replicas' connections by it.
+SERVER_SETTINGS = {"application_name": "porchlight"}
+
+
 async def connect(url: str) -> PostgresConnection:
-    return PostgresConnection(await asyncpg.connect(url))
+    return PostgresConnection(await asyncpg.connect(url, server_settings=SERVER_SETTINGS))
 
 
 class PostgresBackend:
@@ -77,7 +81,9 @@ class PostgresBackend:
         return await connect(self.url)
 
     async def start_pool(self) -> None:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, server_settings=SERVER_SETTINGS
+        )
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -83,6 +83,11 @@ class BotApiEmulator(
         self.suppressed_updates: list[JSON] = []  # not created: excluded by allowed_updates
         self.delivered_update_ids: set[int] = set()
         self.webhook_url = ""
+        # What setWebhook registered besides the url, and Telegram's last failed delivery
+        # (`webhook_delivery_failed`), as getWebhookInfo reports them.
+        self.webhook_secret = ""
+        self.webhook_max_connections = 40
+        self.webhook_last_error: tuple[int, str] | None = None
         # observation
         self.calls: list[CallRecord] = []
         self.reactions: dict[tuple[int, int], list[JSON]] = {}

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable
 
-from .errors import bad_request
+from .errors import _as_int, bad_request
 from .updates import DEFAULT_ALLOWED_UPDATES
 from .wire import JSON, Handler, _Upload
 
@@ -31,7 +31,12 @@ class BotMethods:
         return me
 
     def _m_set_webhook(self, p: JSON, f: dict[str, _Upload]) -> bool:
-        self.webhook_url = str(p.get("url") or "")
+        url = str(p.get("url") or "")
+        if url != self.webhook_url:
+            self.webhook_last_error = None  # errors belong to the address they happened at
+        self.webhook_url = url
+        self.webhook_secret = str(p.get("secret_token") or "")
+        self.webhook_max_connections = _as_int(p.get("max_connections", 40), "max_connections")
         if p.get("drop_pending_updates"):
             self._updates.clear()
         if isinstance(p.get("allowed_updates"), list):
@@ -40,6 +45,8 @@ class BotMethods:
 
     def _m_delete_webhook(self, p: JSON, f: dict[str, _Upload]) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_last_error = None
         if p.get("drop_pending_updates"):
             self._updates.clear()
         return True
@@ -51,9 +58,17 @@ class BotMethods:
             "pending_update_count": len(self._updates),
         }
         if self.webhook_url:
-            info["max_connections"] = 40
+            # Telegram's field names; the secret itself is never shown.
+            info["max_connections"] = self.webhook_max_connections
             info["allowed_updates"] = sorted(self._allowed_updates)
+            if self.webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_last_error
         return info
+
+    def webhook_delivery_failed(self, message: str, ago: float = 0.0) -> None:
+        """Telegram could not deliver to the webhook `ago` seconds ago, in its own words (e.g.
+        "Wrong response from the webhook: 502 Bad Gateway"); the update stays pending."""
+        self.webhook_last_error = (int(self.now() - ago), message)
 
     def _m_set_commands(self, p: JSON, f: dict[str, _Upload]) -> bool:
         commands = p.get("commands")
