@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import TypeVar
 
 import asyncpg
 
 from storage import postgres
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
+from storage.conflicts import rerun
 from storage.desk_tools import BlockRepo, CannedRepo
 from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
@@ -35,6 +37,8 @@ from storage.stats import StatsRepo
 from storage.tips import TipRepo
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Backend = SqliteBackend | PostgresBackend
 
@@ -219,6 +223,17 @@ class Store:
             yield Tx(conn, self.clock)
         for event in self._listeners:
             event.set()
+
+    async def retrying(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        """`body` in a write transaction, run again in a fresh one when PostgreSQL rolled it
+        back to break a deadlock (storage/conflicts.py): `body` must do nothing but its
+        statements, since a rolled-back attempt has to leave no trace."""
+
+        async def attempt() -> T:
+            async with self.transaction() as tx:
+                return await body(tx)
+
+        return await rerun(attempt, getattr(body, "__qualname__", "a transaction"))
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:
