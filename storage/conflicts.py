@@ -63,6 +63,7 @@ def rerun_on_conflict(function: Callable[P, Awaitable[T]]) -> Callable[P, Awaita
 
     @functools.wraps(function)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return await rerun(lambda: function(*args, **kwargs), function.__qualname__)
+        name = f"{function.__module__}.{function.__qualname__}"
+        return await rerun(lambda: function(*args, **kwargs), name)
 
     return wrapper
