@@ -233,7 +233,8 @@ class Store:
             async with self.transaction() as tx:
                 return await body(tx)
 
-        return await rerun(attempt, getattr(body, "__qualname__", "a transaction"))
+        named = getattr(body, "func", body)  # a functools.partial names its function
+        return await rerun(attempt, getattr(named, "__qualname__", "a transaction"))
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:

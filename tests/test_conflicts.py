@@ -111,3 +111,12 @@ async def test_a_transaction_that_keeps_losing_gives_up_and_others_are_never_rer
     with pytest.raises(ValueError):
         await store.retrying(broken)
     assert calls == 1
+
+
+def test_the_bot_functions_that_lock_several_rows_are_the_ones_rerun() -> None:
+    """Each is one write transaction and nothing else (its sends are outbox rows), so running
+    it again whole is safe; the story above shows what the re-run does."""
+    from bot import desk, erasure, merge
+
+    for function in (desk.press, merge.merge, merge.unmerge, erasure.erase):
+        assert hasattr(function, "__wrapped__"), function.__qualname__
