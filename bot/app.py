@@ -63,7 +63,7 @@ def build_application(
     budget_clock: Callable[[], float] = time.monotonic,
 ) -> PorchApp:
     """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
-    store = Store(settings.database, clock)
+    store = Store(settings.database, clock, pool_size=settings.database_pool_size)
     replica = Replica(store, settings.replica, settings.lease_seconds)
     inbox = Inbox(store, replica)
     persistence = SqlitePersistence(store)
@@ -129,6 +129,8 @@ async def chat_turn(
         return
     try:
         await replica.wait_turn(chat_key(update), update.update_id)
+        if update.effective_user is not None:
+            persistence.seen(update.effective_user.id, update.update_id)
         conversations = [
             handler
             for group in app.handlers.values()

@@ -6,22 +6,12 @@ from telegram import Bot, ChatMember
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
+from bot.check_deployment import OK, PROBLEM, WARN, Report, check_postgres, check_webhook
 from bot.config import Settings
 from bot.http import make_request
 from bot.startup import token_rejected, unreachable
-from storage.db import connect, pending_migrations
-
-OK, WARN, PROBLEM = "OK     ", "WARNING", "PROBLEM"
-
-
-class Report:
-    def __init__(self) -> None:
-        self.problems = 0
-
-    def say(self, level: str, text: str) -> None:
-        if level == PROBLEM:
-            self.problems += 1
-        print(f"[{level}] {text}")
+from storage.db import connect, pending_migrations, unknown_migrations
+from storage.sql import POSTGRESQL
 
 
 async def check(settings: Settings) -> int:
@@ -52,6 +42,7 @@ async def _check_telegram(settings: Settings, report: Report) -> None:
         return
     me = bot.bot
     report.say(OK, f"connected to Telegram as @{me.username} (id {me.id})")
+    await check_webhook(bot, settings, report)
     chat_id = settings.officer_chat_id
     try:
         chat = await bot.get_chat(chat_id)
@@ -140,6 +131,7 @@ async def _check_database(settings: Settings, report: Report) -> None:
     try:
         pending = await pending_migrations(conn)
         await conn.script(f"{conn.dialect.begin_write}; ROLLBACK;")
+        unknown = await unknown_migrations(conn)
         if pending:
             report.say(
                 WARN,
@@ -148,6 +140,15 @@ async def _check_database(settings: Settings, report: Report) -> None:
             )
         else:
             report.say(OK, f"database {path} is writable and up to date")
+        if unknown:
+            report.say(
+                WARN,
+                f"the database has migration(s) this Porchlight does not know"
+                f" ({', '.join(map(str, unknown))}): a newer version migrated it; upgrade"
+                " this installation",
+            )
+        if conn.dialect is POSTGRESQL:
+            await check_postgres(conn, settings.database_pool_size, report)
     except Exception as error:
         report.say(PROBLEM, f"the database {path} is not usable ({error})")
     finally:

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SUPPORTED_LANGUAGES = ("en", "es")
 TELEGRAM_API_URL = "https://api.telegram.org"
 HTTP_BACKENDS = ("aiohttp", "httpx")
+# DATABASE_POOL_SIZE: handlers and the outbox drainer each need a connection at once.
+MIN_POOL, MAX_POOL = 2, 500
 _OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 
 
@@ -61,6 +63,8 @@ class StorageSettings(BaseSettings):
     database_path: str = "data/porchlight.sqlite3"
     # postgresql://user:password@host:5432/name selects PostgreSQL (DATABASE_PATH is then unused).
     database_url: str | None = None
+    # PostgreSQL: the most connections one process opens (a pool; README "Several replicas").
+    database_pool_size: int = 10
     timezone: str = "UTC"
 
     @field_validator("database_url")
@@ -73,6 +77,17 @@ class StorageSettings(BaseSettings):
                 "must be a PostgreSQL URL like"
                 " postgresql://porchlight:secret@db.example.org/porchlight"
                 " (leave it unset for SQLite at DATABASE_PATH)"
+            )
+        return value
+
+    @field_validator("database_pool_size")
+    @classmethod
+    def _pool_size(cls, value: int) -> int:
+        if not MIN_POOL <= value <= MAX_POOL:
+            raise ValueError(
+                f"must be from {MIN_POOL} to {MAX_POOL}: the most PostgreSQL connections one"
+                " process opens (every replica's pool together must fit the server's"
+                " max_connections; `porchlight check` does the sum)"
             )
         return value
 

@@ -22,6 +22,7 @@ from bot import content
 from bot.i18n import translate
 from bot.tips import OfficerChat, card_content
 from storage import Store, Tx
+from storage.conflicts import rerun_on_conflict
 from storage.models import CLOSED, Tip
 from storage.outbox import PRIORITY_ANSWER, PRIORITY_NOTICE, NewDelivery
 from storage.payload import JoinThread, Payload
@@ -61,6 +62,7 @@ class Press:
     values: dict[str, object]
 
 
+@rerun_on_conflict
 async def press(
     store: Store, officers: OfficerChat, *, tip_id: int, action: str, officer: Actor
 ) -> Press:

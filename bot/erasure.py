@@ -24,6 +24,7 @@ from dataclasses import replace
 from bot import blocks, desk
 from bot.tips import OfficerChat, card_content
 from storage import Store
+from storage.conflicts import rerun_on_conflict
 from storage.privacy import Holdings
 
 ERASED = "erased"
@@ -46,6 +47,7 @@ def group_labels(first: str | None, last: str | None, username: str | None) -> l
     return [*labels, full] if full else labels
 
 
+@rerun_on_conflict
 async def erase(
     store: Store, officers: OfficerChat, *, user_id: int, labels: list[str], key: bytes
 ) -> int:

@@ -9,13 +9,13 @@ how spreadsheets recognise UTF-8 (accents in Spanish tips stay accents).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
@@ -23,10 +23,10 @@ from bot.backup import tips_counted
 from bot.categories import CATEGORIES
 from bot.config import StorageSettings
 from bot.i18n import plain
-from storage.db import migration_files
+from storage.db import DATABASE_ERRORS, migration_files
 from storage.models import TipRecord
-from storage.records import tip_records
-from storage.snapshot import DatabaseMissing, open_readonly, schema_version
+from storage.records import reading, schema_version, tip_records
+from storage.snapshot import DatabaseMissing
 
 COLUMNS = (
     "reference",
@@ -125,36 +125,29 @@ def write_csv(out: IO[str], tips: Iterable[TipRecord], zone: ZoneInfo) -> int:
     return count
 
 
-def read_tips(database: Path, start: datetime, end: datetime | None) -> list[TipRecord]:
-    """The tips, from a read-only connection of our own (the bot may be running)."""
-    conn = open_readonly(database)
-    try:
-        version = schema_version(conn)
+async def read_tips(
+    settings: StorageSettings, start: datetime, end: datetime | None
+) -> list[TipRecord]:
+    """The tips, in one read-only snapshot from a connection of our own (the bot, or several
+    replicas, may be running): a SQLite file or PostgreSQL, whichever DATABASE_* names."""
+    async with reading(settings.database) as conn:
+        version = await schema_version(conn)
         expected = migration_files()[-1][0]
         if version is None or version < expected:
             raise Refused(
-                f"the database {database} is at schema version {version or 'none'} and this "
-                f"Porchlight expects {expected}: start the bot (or `porchlight migrate`) first"
+                f"the database {settings.database_label} is at schema version "
+                f"{version or 'none'} and this Porchlight expects {expected}: start the bot "
+                "(or `porchlight migrate`) first"
             )
-        return tip_records(conn, start, end)
-    finally:
-        conn.close()
+        return await tip_records(conn, start, end)
 
 
 def export(settings: StorageSettings, *, since: str, until: str | None, output: str | None) -> int:
     """The command: CSV to `output` (or standard output), or one line saying why not."""
     zone = settings.zone
-    database = Path(settings.database_path)
-    if settings.database_url:
-        print(
-            "porchlight export: reads a SQLite file, and DATABASE_URL is set (PostgreSQL:"
-            " not supported yet)",
-            file=sys.stderr,
-        )
-        return 2
     try:
         start, end = day_bounds(since, until, zone)
-        tips = read_tips(database, start, end)
+        tips = asyncio.run(read_tips(settings, start, end))
         if output is None:
             return _write_stdout(tips, zone)
         try:
@@ -164,7 +157,16 @@ def export(settings: StorageSettings, *, since: str, until: str | None, output: 
             raise Refused(f"cannot write {output} ({error.strerror or error})") from None
     except DatabaseMissing:
         print(
-            f"porchlight export: there is no database at {database} (DATABASE_PATH)",
+            f"porchlight export: there is no database at {settings.database_path} (DATABASE_PATH)",
+            file=sys.stderr,
+        )
+        return 2
+    except DATABASE_ERRORS as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        setting = "DATABASE_URL" if settings.database_url else "DATABASE_PATH"
+        print(
+            f"porchlight export: cannot read the database {settings.database_label} ({reason}):"
+            f" check {setting}",
             file=sys.stderr,
         )
         return 2

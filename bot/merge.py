@@ -26,11 +26,13 @@ from bot import desk
 from bot.desk import Actor, Press, align, refresh_card
 from bot.tips import OfficerChat
 from storage import Store, Tx
+from storage.conflicts import rerun_on_conflict
 from storage.models import Tip
 
 RANK = {"new": 0, "acknowledged": 1, "taken": 2}  # the open statuses, in the desk's order
 
 
+@rerun_on_conflict
 async def merge(
     store: Store, officers: OfficerChat, *, tip_id: int, into: int, officer: Actor
 ) -> Press:
@@ -61,6 +63,7 @@ async def merge(
     return Press(True, "merge.done", {"ref": tip.id, "into": primary.id})
 
 
+@rerun_on_conflict
 async def unmerge(store: Store, officers: OfficerChat, *, tip_id: int, officer: Actor) -> Press:
     """Take a merged tip out of its group: it keeps the group's status and goes its own way."""
     async with store.transaction() as tx:

@@ -15,6 +15,7 @@ happens here, at the boundary, so the table and rows written before it are uncha
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -23,7 +24,7 @@ from telegram.ext import BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.session import Session
-from storage import Store
+from storage import Store, Tx
 
 USER_DATA = "user_data"
 
@@ -37,7 +38,8 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
             update_interval=update_interval,
         )
         self.store = store
-        self._changes: dict[tuple[str, str], str | None] = {}
+        self._changes: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+        self._versions: dict[int, int] = {}  # person → the latest update handled here
         self._committer: asyncio.Task[None] | None = None
 
     async def _load(self, kind: str) -> dict[str, str]:
@@ -66,15 +68,26 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         row = (f"conversation:{name}", json.dumps(list(key)))
-        await self._change(row, None if new_state is None else json.dumps(new_state))
+        person = key[-1] if key and isinstance(key[-1], int) else None
+        version = self._versions.get(person, 0) if person is not None else 0
+        await self._change(row, None if new_state is None else json.dumps(new_state), version)
 
     async def update_user_data(self, user_id: int, data: Session) -> None:
         saved = data.to_dict()
-        await self._change((USER_DATA, str(user_id)), json.dumps(saved) if saved else None)
+        data_json = json.dumps(saved) if saved else None
+        await self._change((USER_DATA, str(user_id)), data_json, self._versions.get(user_id, 0))
 
-    async def _change(self, row: tuple[str, str], data: str | None) -> None:
-        """Queue a write (None deletes) and wait until it is committed."""
-        self._changes[row] = data
+    def seen(self, user_id: int, update_id: int) -> None:
+        """This replica handles `update_id` of this person: what it writes of them from now on
+        is that version. Another replica that handled an earlier update and writes late (a
+        batch held up, a deadlock re-run) cannot overwrite it (storage: `save`)."""
+        if update_id > self._versions.get(user_id, 0):
+            self._versions[user_id] = update_id
+
+    async def _change(self, row: tuple[str, str], data: str | None, version: int | None) -> None:
+        """Queue a write (None deletes; a `version` None deletes whatever is there) and wait
+        until it is committed."""
+        self._changes[row] = (data, version)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit(), name="persistence-commit")
         await asyncio.shield(self._committer)
@@ -82,12 +95,7 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
     async def _commit(self) -> None:
         while self._changes:
             changes, self._changes = self._changes, {}
-            async with self.store.transaction() as tx:
-                for (kind, key), data in changes.items():
-                    if data is None:
-                        await tx.persistence.delete(kind, key)
-                    else:
-                        await tx.persistence.save(kind, key, data)
+            await self.store.retrying(functools.partial(_write, sorted(changes.items())))
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -102,7 +110,7 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
         return None
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._change((USER_DATA, str(user_id)), None)
+        await self._change((USER_DATA, str(user_id)), None, None)  # erased: whatever the version
 
     async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
         """With several replicas, the person's last step may have run on another one: read
@@ -156,6 +164,18 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
     async def flush(self) -> None:
         if self._committer is not None:
             await self._committer
+
+
+async def _write(
+    changes: list[tuple[tuple[str, str], tuple[str | None, int | None]]], tx: Tx
+) -> None:
+    """One batch of drafts and steps, in key order: replicas writing overlapping batches then
+    lock their rows in the same order and never deadlock (a deadlock is re-run all the same)."""
+    for (kind, key), (data, version) in changes:
+        if data is None:
+            await tx.persistence.delete(kind, key, version)
+        else:
+            await tx.persistence.save(kind, key, data, version or 0)
 
 
 def _conversation_key(handler: ConversationHandler[Any], update: Update) -> ConversationKey | None:

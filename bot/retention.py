@@ -24,9 +24,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from bot.config import Settings
-from storage import Store
+from storage import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +83,29 @@ async def run_retention(store: Store, settings: Settings) -> Retained | None:
             tip_ids = await tx.privacy.closed_before(now - timedelta(days=days), TIP_BATCH)
         if not tip_ids:
             break
-        async with store.transaction() as tx:
-            await tx.privacy.detach(tip_ids, DETACHED)
-            for tip_id in tip_ids:
-                await tx.audit("tip.detached", actor_id=None, tip_id=tip_id, detail=str(days))
+        await store.retrying(partial(_detach, tip_ids=tip_ids, days=days))
         detached += len(tip_ids)
         await asyncio.sleep(0)  # others waiting for the writer go first
     while True:
         async with store.read() as tx:
             if not await tx.privacy.any_delivered(now - DELIVERED_KEEP):
                 break
-        async with store.transaction() as tx:
-            deleted += await tx.privacy.forget_delivered(now - DELIVERED_KEEP, ROW_BATCH)
+        deleted += await store.retrying(partial(_forget_delivered, before=now - DELIVERED_KEEP))
         await asyncio.sleep(0)
     if detached or deleted:
         async with store.transaction() as tx:
             await tx.escalations.claim_day(key)
     return Retained(detached, deleted)
+
+
+# One batch each: a whole transaction, run again if PostgreSQL picks it as a deadlock's victim
+# (a batch of tips locked in scan order can meet an erasure or a desk press on one of them).
+async def _detach(tx: Tx, *, tip_ids: list[int], days: int) -> None:
+    await tx.privacy.detach(tip_ids, DETACHED)
+    for tip_id in tip_ids:
+        await tx.audit("tip.detached", actor_id=None, tip_id=tip_id, detail=str(days))
+
+
+async def _forget_delivered(tx: Tx, *, before: datetime) -> int:
+    forgotten: int = await tx.privacy.forget_delivered(before, ROW_BATCH)
+    return forgotten

@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import TypeVar
 
 import asyncpg
 
 from storage import postgres
 from storage.broadcasts import BroadcastRepo, GroupRepo, LibraryRepo
 from storage.clock import Clock, SystemClock, to_text
+from storage.conflicts import rerun
 from storage.desk_tools import BlockRepo, CannedRepo
 from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
@@ -35,6 +37,8 @@ from storage.stats import StatsRepo
 from storage.tips import TipRepo
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Backend = SqliteBackend | PostgresBackend
 
@@ -116,6 +120,13 @@ async def pending_migrations(conn: Connection) -> list[str]:
     return [name for version, name, _ in migration_files() if version not in applied]
 
 
+async def unknown_migrations(conn: Connection) -> list[int]:
+    """Versions applied to the database that this installation has no file for: a newer
+    Porchlight migrated it (a rolling upgrade's old replicas see this)."""
+    known = {version for version, _, _ in migration_files()}
+    return sorted(await _applied_versions(conn) - known)
+
+
 async def apply_migrations(conn: Connection, until: int | None = None) -> list[str]:
     """Apply every migration not applied yet (up to version `until`: the migration tests build
     a database of an earlier version), each in its own transaction. Returns their names.
@@ -158,21 +169,28 @@ async def _roll_back(conn: Connection) -> None:
         log.debug("no transaction to roll back", exc_info=True)
 
 
-def backend_for(location: str) -> Backend:
+def backend_for(location: str, pool_size: int = postgres.DEFAULT_POOL_SIZE) -> Backend:
     if is_postgres_url(location):
-        return PostgresBackend(location)
+        return PostgresBackend(location, pool_size)
     return SqliteBackend(location)
 
 
 class Store:
     """The process's access to the database. `open()` is idempotent and migrates.
 
-    `location` is a SQLite file path or a `postgresql://` URL (DATABASE_URL)."""
+    `location` is a SQLite file path or a `postgresql://` URL (DATABASE_URL); `pool_size` is
+    PostgreSQL's most connections at once (DATABASE_POOL_SIZE; SQLite has one)."""
 
-    def __init__(self, location: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        location: str,
+        clock: Clock | None = None,
+        *,
+        pool_size: int = postgres.DEFAULT_POOL_SIZE,
+    ) -> None:
         self.location = location
         self.clock: Clock = clock or SystemClock()
-        self.backend: Backend = backend_for(location)
+        self.backend: Backend = backend_for(location, pool_size)
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._listeners: list[asyncio.Event] = []
@@ -229,6 +247,18 @@ class Store:
                 await conn.notify(COMMIT_CHANNEL, self.announce_as)
         for event in self._listeners:
             event.set()
+
+    async def retrying(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        """`body` in a write transaction, run again in a fresh one when PostgreSQL rolled it
+        back to break a deadlock (storage/conflicts.py): `body` must do nothing but its
+        statements, since a rolled-back attempt has to leave no trace."""
+
+        async def attempt() -> T:
+            async with self.transaction() as tx:
+                return await body(tx)
+
+        named = getattr(body, "func", body)  # a functools.partial names its function
+        return await rerun(attempt, getattr(named, "__qualname__", "a transaction"))
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:

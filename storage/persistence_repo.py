@@ -26,14 +26,19 @@ class PersistenceRepo:
         ) as c:
             return {(row["kind"], row["key"]): row["data"] for row in await c.fetchall()}
 
-    async def save(self, kind: str, key: str, data: str) -> None:
+    async def save(self, kind: str, key: str, data: str, version: int = 0) -> None:
+        """Write a row unless a newer version is there (written after a later update)."""
         await self.conn.execute(
-            "INSERT INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)"
-            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
-            (kind, key, data),
+            "INSERT INTO ptb_persistence (kind, key, data, version) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data,"
+            " version = excluded.version WHERE ptb_persistence.version <= excluded.version",
+            (kind, key, data, version),
         )
 
-    async def delete(self, kind: str, key: str) -> None:
+    async def delete(self, kind: str, key: str, version: int | None = None) -> None:
+        """Delete a row (with `version`: unless a newer version is there)."""
+        newer = "" if version is None else " AND version <= ?"
         await self.conn.execute(
-            "DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", (kind, key)
+            f"DELETE FROM ptb_persistence WHERE kind = ? AND key = ?{newer}",
+            (kind, key) if version is None else (kind, key, version),
         )

@@ -19,7 +19,7 @@ import asyncpg
 
 from storage.sql import POSTGRESQL, Connection, Result, numbered, returns_rows
 
-POOL_SIZE = 10
+DEFAULT_POOL_SIZE = 10  # DATABASE_POOL_SIZE (bot/config.py)
 # Several processes starting at once migrate one at a time (an arbitrary, fixed lock key).
 MIGRATION_LOCK = 7_302_164_771
 LEADER_LOCK = 7_302_164_772  # held by the scheduler leader among replicas (bot/replicas.py)
@@ -66,8 +66,12 @@ class PostgresConnection(Connection):
         await self.raw.close()
 
 
+# Named in pg_stat_activity: `porchlight check` counts the replicas' connections by it.
+SERVER_SETTINGS = {"application_name": "porchlight"}
+
+
 async def connect(url: str) -> PostgresConnection:
-    return PostgresConnection(await asyncpg.connect(url))
+    return PostgresConnection(await asyncpg.connect(url, server_settings=SERVER_SETTINGS))
 
 
 class PostgresBackend:
@@ -75,15 +79,18 @@ class PostgresBackend:
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
+        self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
 
     async def connect(self) -> PostgresConnection:
         return await connect(self.url)
 
     async def start_pool(self) -> None:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, server_settings=SERVER_SETTINGS
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -127,7 +134,7 @@ class ControlConnection:
         self._raw: asyncpg.Connection | None = None
 
     async def open(self, channels: Iterable[str]) -> None:
-        self._raw = await asyncpg.connect(self.url)
+        self._raw = await asyncpg.connect(self.url, server_settings=SERVER_SETTINGS)
         for channel in channels:
             await self._raw.add_listener(channel, self._heard)
 

@@ -74,6 +74,7 @@ class Dialect:
 
     name: str  # "sqlite" or "postgresql"
     begin_write: str  # how a migration's transaction starts
+    begin_read: str  # one snapshot, no writes (`porchlight export` from outside the bot)
 
     def id_list(self, column: str) -> str:
         """An aggregate joining integer ids with commas ("3,5,8"), order unspecified."""
@@ -101,8 +102,12 @@ class Dialect:
         return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
 
 
-SQLITE = Dialect(name="sqlite", begin_write="BEGIN IMMEDIATE")
-POSTGRESQL = Dialect(name="postgresql", begin_write="BEGIN")
+SQLITE = Dialect(name="sqlite", begin_write="BEGIN IMMEDIATE", begin_read="BEGIN")
+POSTGRESQL = Dialect(
+    name="postgresql",
+    begin_write="BEGIN",
+    begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+)
 
 
 class Connection(ABC):

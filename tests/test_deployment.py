@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from bot.__main__ import main
 from bot.check import check
 from bot.config import ConfigError, load_settings
-from storage.db import migration_files
+from storage.db import connect, migration_files
 from tests.conftest import World
 from tests.postgres import Server
 from tests.telegram.emulator import BotApiEmulator
+from tests.test_webhook import free_port
 
 
 def test_without_a_token_run_says_what_to_put_where(
@@ -191,19 +194,156 @@ async def _drop_database(server: Server, name: str) -> None:
     await admin.close()
 
 
-@pytest.mark.parametrize(
-    "command", [["backup", "copy.sqlite3"], ["export", "--since", "2026-11-01"]]
-)
-def test_backup_and_export_refuse_a_postgresql_deployment_in_one_line(
-    command: list[str],
+def test_backup_refuses_a_postgresql_deployment_in_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "postgresql://porchlight:s3cret@db.example.org/porchlight")
-    assert main(command) == 2
+    assert main(["backup", "copy.sqlite3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"porchlight {command[0]}: ") and err.count("\n") == 1
+    assert err.startswith("porchlight backup: ") and err.count("\n") == 1
     assert "DATABASE_URL is set" in err and "s3cret" not in err
     assert not (tmp_path / "copy.sqlite3").exists()
+
+
+# `porchlight check` in webhook mode, and on PostgreSQL ---------------------------------------
+
+PUBLIC_URL = "https://bot.example.org/porchlight/hook"
+SECRET = "s3cret-Token_for-tests"
+
+
+def lines_of(out: str, level: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(f"[{level}")]
+
+
+async def test_check_in_polling_mode_warns_of_a_webhook_left_set(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.emu.webhook_url = "https://old.example.org/hook"  # an earlier deployment's
+    assert await check(world.settings()) == 0  # PTB deletes it when polling starts
+    [warning] = lines_of(capsys.readouterr().out, "WARNING")
+    assert warning.startswith("[WARNING] a webhook is set at Telegram (https://old.example.org")
+    assert "409 Conflict" in warning and "deletes it when it starts polling" in warning
+
+
+async def test_check_in_webhook_mode_before_the_first_start_says_who_registers_it(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await world.stop_bot()  # a deployment about to switch to webhooks
+    settings = world.settings().model_copy(
+        update={"webhook_url": PUBLIC_URL, "webhook_secret": SecretStr(SECRET)}
+    )
+    assert await check(settings) == 0
+    out = capsys.readouterr().out
+    assert (
+        "[WARNING] no webhook is registered at Telegram yet: starting the bot registers "
+        f"{PUBLIC_URL}"
+    ) in out
+    assert "[OK     ] WEBHOOK_SECRET is set" in out
+
+
+async def test_check_in_webhook_mode_reports_telegrams_failed_deliveries(
+    emulator: BotApiEmulator, database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World(emulator, database)
+    world.overrides.update(
+        webhook_url=PUBLIC_URL,
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=free_port(),
+    )
+    await world.start_bot()  # registers the webhook
+    try:
+        # The proxy's upstreams are down: Telegram keeps the update and says why.
+        emulator.user_sends(emulator.add_user("Ana"), text="/start")
+        emulator.webhook_delivery_failed(
+            "Wrong response from the webhook: 502 Bad Gateway", ago=5 * 60 + 10
+        )
+        assert await check(world.settings()) == 1
+    finally:
+        await world.stop_bot()
+    out = capsys.readouterr().out
+    assert f"[OK     ] webhook registered at Telegram: {PUBLIC_URL}" in out
+    assert "[OK     ] Telegram holds 1 update(s) not yet delivered to the webhook" in out
+    [problem] = lines_of(out, "PROBLEM")
+    assert problem.startswith("[PROBLEM] Telegram's last delivery error (")
+    assert "UTC, 5 minutes ago): Wrong response from the webhook: 502 Bad Gateway" in problem
+    assert "[OK     ] Telegram opens at most 40 connections at once to it" in out
+    assert (
+        "[OK     ] allowed updates are the bot's: callback_query, chat_member, message, "
+        "my_chat_member"
+    ) in out
+    assert SECRET not in out
+
+
+async def test_check_in_webhook_mode_names_a_webhook_registered_elsewhere(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.emu.webhook_url = "https://other.example.org/hook"
+    settings = world.settings().model_copy(
+        update={"webhook_url": PUBLIC_URL, "webhook_secret": SecretStr(SECRET)}
+    )
+    assert await check(settings) == 1
+    [problem] = lines_of(capsys.readouterr().out, "PROBLEM")
+    assert problem.startswith(
+        f"[PROBLEM] Telegram posts updates to https://other.example.org/hook, not to "
+        f"WEBHOOK_URL {PUBLIC_URL}"
+    )
+
+
+async def test_check_warns_of_a_database_a_newer_porchlight_migrated(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = await connect(world.database)
+    await conn.execute(
+        "INSERT INTO schema_migrations VALUES (?, ?, ?)", (9999, "9999_future.sql", "x")
+    )
+    await conn.close()
+    assert await check(world.settings()) == 0
+    [warning] = lines_of(capsys.readouterr().out, "WARNING")
+    assert warning == (
+        "[WARNING] the database has migration(s) this Porchlight does not know (9999): a newer "
+        "version migrated it; upgrade this installation"
+    )
+
+
+async def test_check_does_the_connection_sums_for_replicas_on_postgresql(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not world.database.startswith("postgresql://"):
+        pytest.skip("PostgreSQL only: SQLite has one connection and no server")
+    assert await check(world.settings()) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\[OK     \] PostgreSQL 1\d\.\d+\n", out), out
+    # The throwaway server: max_connections=200, superuser_reserved_connections=3.
+    assert (
+        "max_connections 200 − 3 reserved = 197 for clients; each replica opens at most "
+        "DATABASE_POOL_SIZE = 10 and 1 of its own (news and the leader's lock), and 3 stay spare"
+        " for porchlight check/export/migrate and psql: "
+        "17 replica(s) fit (17 × 11 + 3 = 190 ≤ 197)"
+    ) in out
+    assert re.search(r"; \d+ connected now, [1-9]\d* of them Porchlight's\n", out)
+
+    settings = world.settings().model_copy(update={"database_pool_size": 100})
+    assert await check(settings) == 0
+    [warning] = lines_of(capsys.readouterr().out, "WARNING")
+    assert "1 replica(s) fit (1 × 101 + 3 = 104 ≤ 197)" in warning
+    assert warning.endswith("A second replica needs a smaller DATABASE_POOL_SIZE")
+
+    settings = world.settings().model_copy(update={"database_pool_size": 500})
+    assert await check(settings) == 1
+    [problem] = lines_of(capsys.readouterr().out, "PROBLEM")
+    assert "one replica needs DATABASE_POOL_SIZE = 500 + 1 of its own + 3 spare" in problem
+    assert "lower DATABASE_POOL_SIZE or raise the server's max_connections" in problem
+
+
+def test_the_pool_size_is_checked_at_start() -> None:
+    required = {"bot_token": "123456:ABCdefgh", "officer_chat_id": -100, "_env_file": None}
+    assert load_settings(**required).database_pool_size == 10
+    assert load_settings(**required, database_pool_size="25").database_pool_size == 25
+    for wrong in (1, 501):
+        with pytest.raises(ConfigError) as error:
+            load_settings(**required, database_pool_size=wrong)
+        assert "DATABASE_POOL_SIZE must be from 2 to 500" in str(error.value)

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.config import redact
 from bot.export import spreadsheet_safe
-from storage.db import apply_migrations, connect, migration_files
+from storage.db import DATABASE_ERRORS, apply_migrations, connect, migration_files
 from tests.conftest import World
-
-pytestmark = pytest.mark.sqlite_only(reason="`porchlight export` reads a SQLite file")
 
 PORCHLIGHT = Path(sys.executable).with_name("porchlight")
 HEADER = [
@@ -47,14 +46,23 @@ AWKWARD_PLACE = 'Corner of 5th, "Main" & <Oak>'
 
 
 @pytest.fixture
-def deployer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The deployer's shell: DATABASE_PATH and TIMEZONE, no token, no .env."""
+def deployer(tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The deployer's shell: the world's database (DATABASE_PATH, or DATABASE_URL on
+    PostgreSQL) and TIMEZONE, no token, no .env."""
     monkeypatch.chdir(tmp_path)
-    for name in ("BOT_TOKEN", "OFFICER_CHAT_ID"):
+    for name in ("BOT_TOKEN", "OFFICER_CHAT_ID", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "porchlight.sqlite3"))
+    if database.startswith("postgresql://"):
+        monkeypatch.setenv("DATABASE_URL", database)
     monkeypatch.setenv("TIMEZONE", "Europe/Madrid")
     return tmp_path
+
+
+async def export(*args: str) -> int:
+    """`porchlight export …` in this process, from a thread: the command runs its own event
+    loop, as it does from a shell, while the story's bot keeps running on this one."""
+    return await asyncio.to_thread(main, ["export", *args])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -110,7 +118,7 @@ async def test_an_export_holds_what_was_reported_and_nothing_of_who(
 ) -> None:
     people = await three_weeks_of_tips(world)
     out = deployer / "november.csv"
-    code = main(["export", "--since", "2026-11-25", "--until", "2026-11-27", "--output", str(out)])
+    code = await export("--since", "2026-11-25", "--until", "2026-11-27", "--output", str(out))
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
         f"Exported 2 tips filed 2026-11-25 to 2026-11-27 (Europe/Madrid) to {out}."
@@ -144,22 +152,19 @@ async def test_an_export_holds_what_was_reported_and_nothing_of_who(
 async def test_days_are_counted_in_the_deployments_time_zone(world: World, deployer: Path) -> None:
     await three_weeks_of_tips(world)
     out = deployer / "tips.csv"
-    assert main(["export", "--since", "2026-11-28", "--output", str(out)]) == 0
+    assert await export("--since", "2026-11-28", "--output", str(out)) == 0
     [third] = read_csv(out)
     assert third["reference"] == "3"  # 23:30 UTC on the 27th is the 28th in Madrid
     assert third["filed_at"].startswith("2026-11-28T00:30:")
     assert third["description"] == "'-1 for the new parking rules, cars block the ramp"
-    assert main(["export", "--since", "2026-11-29", "--output", str(out)]) == 0
+    assert await export("--since", "2026-11-29", "--output", str(out)) == 0
     assert read_csv(out) == []  # the header alone
 
 
 async def test_standard_output_carries_the_same_csv(world: World, tmp_path: Path) -> None:
     await three_weeks_of_tips(world)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_PATH": world.database,
-        "TIMEZONE": "Europe/Madrid",
-    }
+    where = "DATABASE_URL" if world.database.startswith("postgresql://") else "DATABASE_PATH"
+    env = {"PATH": os.environ.get("PATH", ""), where: world.database, "TIMEZONE": "Europe/Madrid"}
     process = await _run(tmp_path, env, "export", "--since", "2026-11-26")
     code, out, err = process
     assert (code, err) == (0, b"")
@@ -206,12 +211,13 @@ async def _run(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, by
 async def test_a_bad_date_is_one_line_and_status_2(
     world: World, deployer: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
 ) -> None:
-    assert main(["export", *args]) == 2
+    assert await export(*args) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [says]
 
 
+@pytest.mark.sqlite_only(reason="a missing SQLite file; PostgreSQL's is a connection error")
 def test_no_database_is_one_line_and_status_2(
     deployer: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -232,16 +238,52 @@ def test_text_that_starts_like_a_formula_is_defused() -> None:
 
 
 async def test_a_database_the_bot_has_not_upgraded_yet_is_one_line_and_status_2(
-    deployer: Path, capsys: pytest.CaptureFixture[str]
+    deployer: Path, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    conn = await connect(str(deployer / "porchlight.sqlite3"))
-    await apply_migrations(conn, until=7)
+    conn = await connect(database)
+    if database.startswith("postgresql://"):
+        # The template holds every migration: this one claims to stop at 7.
+        await conn.execute("DELETE FROM schema_migrations WHERE version > 7")
+        label = redact(database)
+    else:
+        await apply_migrations(conn, until=7)
+        label = str(deployer / "porchlight.sqlite3")
     await conn.close()
-    assert main(["export", "--since", "2026-11-01"]) == 2
+    assert await export("--since", "2026-11-01") == 2
     [line] = capsys.readouterr().err.splitlines()
     newest = migration_files()[-1][0]
     assert line == (
-        f"porchlight export: the database {deployer / 'porchlight.sqlite3'} is at schema "
+        f"porchlight export: the database {label} is at schema "
         f"version 7 and this Porchlight expects {newest}: start the bot (or `porchlight "
         "migrate`) first"
     )
+
+
+async def test_an_export_reads_one_snapshot_and_writes_nothing(
+    world: World, deployer: Path, database: str
+) -> None:
+    """The export's transaction is read-only on both backends: a write inside it is refused,
+    so a mistake in the query can never change a deployment's data."""
+    from storage.records import reading
+
+    await three_weeks_of_tips(world)
+    async with reading(database) as conn:
+        with pytest.raises(DATABASE_ERRORS) as refused:
+            await conn.execute("UPDATE tips SET description = 'changed'")
+    assert "read-only" in str(refused.value) or "readonly" in str(refused.value)
+    async with world.porch.store.read() as tx:
+        tip = await tx.tips.get(2)
+    assert tip is not None and tip.description == AWKWARD
+
+
+async def test_a_postgresql_out_of_reach_is_one_line_without_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://porchlight:s3cret@127.0.0.1:1/porchlight")
+    assert await export("--since", "2026-11-01") == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        "porchlight export: cannot read the database postgresql://porchlight:***@127.0.0.1:1/"
+    )
+    assert line.endswith("check DATABASE_URL") and "s3cret" not in line

@@ -841,6 +841,7 @@ async def check_forum_topics(tx: Tx) -> None:
 async def seed_replicas(conn: Connection) -> None:
     update = {"update_id": 16, "message": {"message_id": 9, "text": "still here"}}
     await insert(conn, "inbox", update_id=16, payload=json.dumps(update), received_at=WHEN)
+    await insert(conn, "ptb_persistence", kind="user_data", key="44", data='{"lang": "es"}')
     await outbox_row(
         conn,
         kind="event_feedback",
@@ -862,6 +863,13 @@ async def check_replicas(tx: Tx) -> None:
         row.payload.contents[0].get("html") for row in rows if row.payload is not None
     ]
     assert not await tx.outbox.claim(Lease("replica-b", 2e9), 2e9, 100, set(), skip_chat=None)
+    # A draft written after update 5 is not overwritten by one a replica wrote late for update 3.
+    row = ("user_data", "44")
+    assert await tx.persistence.load_rows([row]) == {row: '{"lang": "es"}'}  # version 0
+    await tx.persistence.save("user_data", "44", '{"lang": "en"}', 5)
+    await tx.persistence.save("user_data", "44", '{"lang": "es"}', 3)
+    await tx.persistence.delete("user_data", "44", 4)
+    assert await tx.persistence.load_rows([row]) == {row: '{"lang": "en"}'}
 
 
 STAIRS: dict[int, tuple[Seed, Check]] = {

@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import asyncpg
+import pytest
 import pytest_asyncio
 
-from storage import Store
+from bot import broadcasts
+from storage import Store, postgres
+from tests.clock import MovableClock
 from tests.telegram.drivers import GroupChat, Officer, Person
-from tests.telegram.emulator import BotApiEmulator, EmuMessage
+from tests.telegram.emulator import BotApiEmulator, EmuMessage, User
 from tests.telegram.replicas import WEBHOOK_SECRET, Replicas
 
 QUIET = 0.05  # seconds without a Bot API call, on top of an idle inbox and outbox
@@ -196,3 +202,182 @@ async def test_a_replica_killed_with_work_in_hand_loses_nothing_and_doubles_noth
     await officer.replies_to(card, text=REPLY)
     assert any(REPLY in (m.text or "") for m in bob.inbox)
     assert not any(REPLY in (m.text or "") for m in (*alice.inbox, *carol.inbox))
+
+
+# Three replicas on one PostgreSQL, the leader killed halfway through the weekly broadcast. ----
+
+LEADER_LOCK_HELD = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = $1 AND objid = $2"
+)
+WEEKLY_HEADER = "Safety tip of the week"
+SUBSCRIBERS = 1000
+TIPPERS = 200
+
+
+async def seeded(emu: BotApiEmulator, database: str) -> list[int]:
+    """1,000 residents who pressed Start and take the weekly tip, and the library as loaded a
+    week ago, so this week's broadcast (a minute ago, see `weekly_cron`) is owed at start."""
+    store = Store(database, MovableClock(datetime.now(UTC) - timedelta(days=7)))
+    await store.open()
+    try:
+        await broadcasts.load_library(store)
+        users = []
+        async with store.transaction() as tx:
+            for number in range(SUBSCRIBERS):
+                user = emu.add_user(f"Neighbour{number}")
+                emu.chat(user.id).started = True
+                await tx.residents.ensure(user.id, "en")
+                await tx.residents.set_opt_in(user.id, True)
+                users.append(user.id)
+    finally:
+        await store.close()
+    return users
+
+
+def weekly_cron() -> str:
+    """This week's weekly broadcast a minute ago (UTC): owed, well within BROADCAST_GRACE."""
+    fire = datetime.now(UTC) - timedelta(minutes=1)
+    return f"{fire.minute} {fire.hour} * * {fire.strftime('%a').upper()}"
+
+
+def leader_of(replicas: Replicas) -> int | None:
+    """The live child whose log says it leads (and has not said it stopped)."""
+    for index, process in enumerate(replicas.processes):
+        if process.popen is None or process.popen.poll() is not None:
+            continue
+        log = process.log(10_000)
+        if log.rfind(" leads:") > log.rfind("stops leading"):
+            return index
+    return None
+
+
+async def leader_lock_held(database: str) -> bool:
+    key = postgres.LEADER_LOCK
+    conn = await asyncpg.connect(database)
+    try:
+        return bool(await conn.fetchval(LEADER_LOCK_HELD, key >> 32, key & 0xFFFFFFFF))
+    finally:
+        await conn.close()
+
+
+async def quick_tip(emu: BotApiEmulator, user: User, text: str) -> None:
+    """A resident writes, accepts the quick-tip offer and taps Send, as fast as the bot lets."""
+    said = emu.user_sends(user, text=text)
+
+    def button(data: str) -> EmuMessage | None:
+        for message in reversed(emu.bot_messages(user.id)):
+            if any(b[1] == data for b in message.buttons):
+                return message
+        return None
+
+    quick = f"quick:{said.message_id}"
+    await emu.wait_for(lambda: button(quick) is not None, timeout=30, what=f"{text}: offer")
+    offer = button(quick)
+    assert offer is not None
+    emu.user_taps(user, offer.message_id, user.id, quick)
+    await emu.wait_for(lambda: button("send:yes") is not None, timeout=30, what=f"{text}: Send")
+    summary = button("send:yes")
+    assert summary is not None
+    emu.user_taps(user, summary.message_id, user.id, "send:yes")
+
+
+@pytest.mark.postgresql_only(reason="replicas share a PostgreSQL database")
+async def test_three_replicas_lose_their_leader_halfway_through_a_broadcast(
+    emulator: BotApiEmulator, database: str, tmp_path: Path
+) -> None:
+    """Three `porchlight run` behind the balancer on one PostgreSQL: the weekly tip to 1,000
+    residents, the leader killed (-9) halfway; then 200 tips filed across the replicas and
+    answered. Every resident reached once (twice only for what the dead one had in flight),
+    one weekly broadcast, a new leader within seconds, every tip exactly once."""
+    emu = emulator
+    emu.webhook_retry_first, emu.webhook_retry_max = 0.05, 0.4
+    emu.webhook_order = "any"  # updates of one chat may reach two replicas at once
+    residents = await seeded(emu, database)
+    officers = emu.add_group("Officers", type="supergroup", members={})
+    env = {
+        "SAFETY_BROADCAST_CRON": weekly_cron(),
+        "LEASE_SECONDS": "10",  # a dead replica's claims are taken over 10 s on
+        "RATE_LIMIT_PER_SECOND": "100",  # shared by the three: the broadcast lasts 10 s
+        "RATE_LIMIT_GROUP_PER_MINUTE": "0",  # 200 cards in a minute (the surge has its story)
+    }
+    replicas = Replicas(
+        emu, 3, database=database, officer_chat_id=officers, workdir=tmp_path, env=env
+    )
+    await replicas.start()
+    store = Store(database)
+    await store.open()
+    deployment = Deployment(emu, replicas, store)
+    try:
+
+        def weekly_sent() -> int:
+            return sum(
+                1
+                for call in emu.calls
+                if call.method == "sendMessage" and call.ok and WEEKLY_HEADER in str(call.params)
+            )
+
+        await emu.wait_for(lambda: leader_of(replicas) is not None, timeout=30, what="a leader")
+        first = leader_of(replicas)
+        assert first is not None
+        await emu.wait_for(lambda: weekly_sent() >= SUBSCRIBERS // 2, timeout=60, what="halfway")
+        replicas.kill(first)
+        killed_at = time.monotonic()
+        while not await leader_lock_held(database):
+            assert time.monotonic() - killed_at < 10, "no new leader within 10 s"
+            await asyncio.sleep(0.05)
+        took_over = time.monotonic() - killed_at
+        await emu.wait_for(
+            lambda: leader_of(replicas) not in (None, first), timeout=10, what="the new leader"
+        )
+        await deployment.settle()
+
+        weekly = Counter(
+            int(call.chat_id)
+            for call in emu.calls
+            if call.method == "sendMessage" and call.ok and WEEKLY_HEADER in str(call.params)
+        )
+        assert set(weekly) == set(residents), "every resident reached"
+        assert all(not call.error_code for call in emu.calls if call.method == "sendMessage")
+        duplicates = sum(count - 1 for count in weekly.values())
+        assert duplicates <= 64, f"{duplicates} sent twice: more than one replica's sends in flight"
+
+        # The killed replica comes back: its catch-up finds this week's broadcast done.
+        await replicas.restart(first)
+        tippers = residents[:TIPPERS]
+        users = {user.id: user for user in emu.users.values() if user.id in set(tippers)}
+        for start in range(0, TIPPERS, 50):
+            await asyncio.gather(
+                *(
+                    quick_tip(emu, users[uid], f"Tip {uid}: someone <b>checking</b> doors & gates")
+                    for uid in tippers[start : start + 50]
+                )
+            )
+        await deployment.settle()
+        officer_texts = [m.text or "" for m in deployment.officer_chat.bot_messages()]
+        shown = {uid: sum(f"Tip {uid}:" in text for text in officer_texts) for uid in tippers}
+        missing = [uid for uid, n in shown.items() if n != 1]
+        assert not missing, f"tips shown other than once: {missing}\n{replicas.logs()}"
+        assert all("<b>checking</b> doors & gates" in t for t in officer_texts if "Tip " in t)
+
+        officer = deployment.officer("Sergeant")
+        answered = tippers[:20]
+        for uid in answered:
+            [card] = deployment.cards_about(f"Tip {uid}:")
+            await officer.replies_to(card, text=f"On our way to {uid}")
+        for uid in tippers:
+            replies = [m for m in emu.bot_messages(uid) if "On our way to" in (m.text or "")]
+            assert [(m.text or "").count(f"On our way to {uid}") for m in replies] == (
+                [1] if uid in answered else []
+            )
+
+        conn = await asyncpg.connect(database)
+        try:
+            weeklies = await conn.fetchval("SELECT count(*) FROM broadcasts WHERE kind = 'weekly'")
+        finally:
+            await conn.close()
+        assert weeklies == 1, "one weekly broadcast across the hand-over and the restart"
+        print(f"new leader {took_over:.2f} s after the kill; {duplicates} sent twice")
+    finally:
+        await store.close()
+        await replicas.stop()

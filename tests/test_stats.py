@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
 from bot import charts, stats
 from bot.config import ConfigError, load_settings
 from tests.conftest import World
+from tests.postgres import TEMPLATE
 from tests.test_escalation import GUN
 from tests.test_tip_line import file_tip
 from tests.test_trends import PNG, spy_on_charts, uploaded_png
@@ -25,7 +28,17 @@ MONDAY_8H = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 async def deployed_on(world: World, moment: datetime) -> None:
     """A deployment that started at `moment`: a new database, the clock there."""
     await world.stop_bot()
-    world.database = str(Path(world.database).with_name("history.sqlite3"))
+    if world.database.startswith("postgresql://"):  # a new database on the same server
+        url = urlsplit(world.database)
+        name = f"{url.path.lstrip('/')}_history"
+        admin = await asyncpg.connect(world.database)
+        try:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        finally:
+            await admin.close()
+        world.database = urlunsplit(url._replace(path=f"/{name}"))
+    else:
+        world.database = str(Path(world.database).with_name("history.sqlite3"))
     world.clock.set(moment)
     await world.start_bot()
 

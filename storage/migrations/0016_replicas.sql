@@ -13,3 +13,7 @@ CREATE INDEX inbox_pending_chat ON inbox (chat_id, update_id) WHERE handled_at I
 
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN lease_until REAL;
+
+-- ptb_persistence.version: the update a person's draft or conversation step was written after
+-- (its update_id). A replica never overwrites a newer step with an older one it wrote late.
+ALTER TABLE ptb_persistence ADD COLUMN version INTEGER NOT NULL DEFAULT 0;

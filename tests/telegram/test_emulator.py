@@ -899,3 +899,28 @@ async def test_application_polling_end_to_end(emu: BotApiEmulator) -> None:
     assert reply.text == "echo: hello <world>"
     assert emu.all_updates_confirmed()
     assert utf16_len(reply.text) == len(reply.text)
+
+
+async def test_webhook_info_as_telegram_reports_it(bot: Bot, emu: BotApiEmulator) -> None:
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.max_connections) == ("", 0, None)
+    await bot.set_webhook(
+        "https://bot.example.org/hook",
+        secret_token="s3cret",
+        max_connections=5,
+        allowed_updates=["message", "callback_query"],
+    )
+    emu.user_sends(emu.add_user("Ana"), text="hello")  # waits: nobody took it yet
+    emu.webhook_delivery_failed("Wrong response from the webhook: 502 Bad Gateway", ago=90)
+    info = await bot.get_webhook_info()
+    assert info.url == "https://bot.example.org/hook"
+    assert (info.pending_update_count, info.max_connections) == (1, 5)
+    assert set(present(info.allowed_updates)) == {"message", "callback_query"}
+    assert info.last_error_message == "Wrong response from the webhook: 502 Bad Gateway"
+    error_at = present(info.last_error_date)
+    assert 85 <= (dtm.datetime.now(dtm.UTC) - error_at).total_seconds() <= 95
+    raw = emu.calls_to("getWebhookInfo")[-1].result
+    assert "secret_token" not in raw and "s3cret" not in str(raw)  # never shown back
+    await bot.delete_webhook()
+    info = await bot.get_webhook_info()
+    assert (info.url, info.last_error_date, info.last_error_message) == ("", None, None)

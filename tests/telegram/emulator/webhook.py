@@ -159,6 +159,12 @@ class WebhookMixin:
         return table
 
     # --- what tests read ---------------------------------------------------------------------
+    def webhook_delivery_failed(self, message: str, ago: float = 0.0) -> None:
+        """Telegram could not deliver to the webhook `ago` seconds ago, in its own words (e.g.
+        "Wrong response from the webhook: 502 Bad Gateway"); a control for `porchlight check`."""
+        self.webhook_last_error_date = int(self.now() - ago)
+        self.webhook_last_error_message = message
+
     def webhook_deliveries(self, update_id: int) -> list[WebhookAttempt]:
         """Every POST of one update, oldest first."""
         return [a for a in self.webhook_attempts if a.update_id == update_id]
