@@ -38,10 +38,11 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
@@ -144,6 +145,18 @@ class _Waiter:
 Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 
 
+class SharedLimits(Protocol):
+    """The limits several processes share (bot/shared_budget.py): the overall paces and groups'
+    minutes. Asked after this process's own turn; answers the ages (seconds) of the group's
+    sends in its window, this one included (nothing when `group` is None)."""
+
+    async def take(
+        self, count: int, priority: int, *, paid: bool, group: int | str | None
+    ) -> Sequence[float]: ...
+
+    async def close(self) -> None: ...
+
+
 class TelegramBudget(BaseRateLimiter[SendOptions]):
     def __init__(
         self,
@@ -154,9 +167,13 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         paid_per_second: float = 0,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedLimits | None = None,
     ) -> None:
-        self.pace = Pace(per_second) if per_second > 0 else None
-        self.paid_pace = Pace(paid_per_second) if paid_per_second > 0 else None
+        # With replicas the overall paces are the shared part's (one pace for all of them).
+        local_paces = shared is None
+        self.pace = Pace(per_second) if per_second > 0 and local_paces else None
+        self.paid_pace = Pace(paid_per_second) if paid_per_second > 0 and local_paces else None
+        self.shared = shared
         self.group_per_minute = group_per_minute
         self.private_per_second = private_per_second
         self.policy = policy or RetryPolicy()
@@ -174,6 +191,8 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
     async def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self.shared is not None:
+            await self.shared.close()
 
     # --- what the outbox asks -----------------------------------------------------------------
 
@@ -247,13 +266,28 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
 
     async def _turn(self, chat: int | str | None, count: int, priority: int, paid: bool) -> None:
         """Wait until this call may go: the chat is not in a 429 pause and, for a message, the
-        budget allows it and nothing more urgent is waiting for the same budget."""
+        budget allows it and nothing more urgent is waiting for the same budget; then, with
+        replicas, the budget they share allows it too."""
         blocked = self._blocked.get(chat, 0.0) - self.clock()
         if blocked > 0:
             await asyncio.sleep(blocked)
-        pace = self.paid_pace if paid else self.pace
-        if count == 0 or (pace is None and not self._windows(chat, self.clock())):
+        if count == 0:
             return
+        pace = self.paid_pace if paid else self.pace
+        if pace is not None or self._windows(chat, self.clock()):
+            await self._local_turn(chat, count, priority, paid)
+        if self.shared is not None:
+            group = chat if _is_group(chat) and self.group_per_minute else None
+            ages = await self.shared.take(count, priority, paid=paid, group=group)
+            window = self._group(chat)
+            if window is not None and ages:  # what the other replicas sent there too
+                now = self.clock()
+                window.sent = deque(sorted(now - age for age in ages))
+
+    async def _local_turn(
+        self, chat: int | str | None, count: int, priority: int, paid: bool
+    ) -> None:
+        pace = self.paid_pace if paid else self.pace
         waiter = _Waiter(
             priority,
             next(self._seq),

@@ -22,6 +22,7 @@ from storage.clock import Clock, SystemClock, to_text
 from storage.desk_tools import BlockRepo, CannedRepo
 from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
+from storage.flood import FloodRepo
 from storage.forum_topics import ForumTopicRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
@@ -69,6 +70,7 @@ class Tx:
         self.privacy = PrivacyRepo(conn, clock)
         self.forum_topics = ForumTopicRepo(conn, clock)
         self.stats = StatsRepo(conn, clock)
+        self.flood = FloodRepo(conn)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

@@ -111,6 +111,8 @@ class PostgresBackend:
 # Migrations ---------------------------------------------------------------------------------
 
 _DDL = (
+    # A word only PostgreSQL reads (`CREATE /* postgresql: UNLOGGED */ TABLE`): SQLite skips it.
+    (re.compile(r"/\* postgresql: ([A-Z ]+) \*/"), r"\1"),
     # An `id` key numbers itself (SQLite's rowid alias); other integer keys are given.
     (
         re.compile(r"\bid INTEGER PRIMARY KEY\b"),
