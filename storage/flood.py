@@ -7,8 +7,9 @@ differ, and a booking means "your slot starts at T; wait T − the database's no
 differences of the one clock matter.
 
 - An overall pace is one row of `flood_paces` booked with one statement (a shared GCRA): the
-  next slot starts at `next_free`, or at most `catch_up` seconds in the past after a quiet
-  spell; booking `cost` seconds of it moves `next_free` on. A booking with a `horizon` is
+  next slot starts at `next_free`, or now after a quiet spell (no catching up: a backlog books
+  its slots ahead, so a late timer costs nothing, and a slot in the past would let a burst go);
+  booking `cost` seconds of it moves `next_free` on. A booking with a `horizon` is
   refused when its slot would start later than that from now (queued work does not book the
   future ahead of people on other replicas); the caller learns when to ask again.
 - A group's sliding minute is its rows in `flood_sends`, counted and added under a
@@ -58,23 +59,20 @@ class FloodRepo:
             "INSERT INTO flood_paces (key, next_free) VALUES (?, 0) ON CONFLICT DO NOTHING", (key,)
         )
 
-    async def book_pace(
-        self, key: str, cost: float, catch_up: float, horizon: float | None
-    ) -> PaceBooking:
+    async def book_pace(self, key: str, cost: float, horizon: float | None) -> PaceBooking:
         """Book `cost` seconds of the pace `key` in one statement (one round trip, autocommit
         is enough). `horizon` None: always book (people take the next slot)."""
         limit = 1e12 if horizon is None else horizon
         async with self.conn.execute(
             f"WITH clock AS (SELECT {NOW} AS now),"
             " booked AS ("
-            "  UPDATE flood_paces"
-            "  SET next_free = greatest(flood_paces.next_free, clock.now - ?) + ?"
+            "  UPDATE flood_paces SET next_free = greatest(flood_paces.next_free, clock.now) + ?"
             "  FROM clock WHERE flood_paces.key = ?"
-            "  AND greatest(flood_paces.next_free, clock.now - ?) <= clock.now + ?"
+            "  AND greatest(flood_paces.next_free, clock.now) <= clock.now + ?"
             "  RETURNING flood_paces.next_free)"
             " SELECT clock.now, (SELECT next_free FROM booked) AS booked,"
             " (SELECT next_free FROM flood_paces WHERE key = ?) AS stood FROM clock",
-            (catch_up, cost, key, catch_up, limit, key),
+            (cost, key, limit, key),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
