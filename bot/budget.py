@@ -22,6 +22,9 @@ so this is where one retry policy and one flood budget can serve handlers and th
   group, cards and other queued work may not use the last few messages of the minute — they
   are kept for people (and urgent tips), so an officer's command is answered in seconds even
   while cards queue.
+- **Replicas.** Several processes on one PostgreSQL share Telegram's limits (`shared`,
+  bot/shared_budget.py): this process still orders its waiting sends and keeps each private
+  chat's second; the overall paces and groups' minutes are then booked in the database.
 - **The whole budget, evenly.** The overall pace keeps its schedule: a send let go a few
   milliseconds late (a busy event loop, a timer's granularity) does not push every later one
   back, which alone cost 3 % of a broadcast. A sliding window bounds what a late start catches
