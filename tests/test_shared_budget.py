@@ -114,7 +114,7 @@ async def test_a_broadcast_split_across_three_replicas_stays_inside_30_a_second(
 ) -> None:
     """One replica's clock is an hour ahead: bookings are on the database's clock."""
     emulator.enforce_rate_limits = True
-    people = residents(emulator, 75)
+    people = residents(emulator, 45)
     skewed = [time.monotonic, time.monotonic, lambda: time.monotonic() + 3600]
     async with replicas(emulator, postgres, clocks=skewed) as bots:
         await asyncio.gather(
@@ -123,7 +123,7 @@ async def test_a_broadcast_split_across_three_replicas_stays_inside_30_a_second(
                 for n, chat in enumerate(people)
             )
         )
-    assert [len(emulator.bot_messages(chat)) for chat in people] == [1] * 75
+    assert [len(emulator.bot_messages(chat)) for chat in people] == [1] * 45
     assert too_many_requests(emulator) == 0
 
 
@@ -132,7 +132,7 @@ async def test_without_sharing_three_replicas_send_three_times_too_fast(
 ) -> None:
     """The story above with each replica pacing itself alone: Telegram answers 429."""
     emulator.enforce_rate_limits = True
-    people = residents(emulator, 75)
+    people = residents(emulator, 45)
     async with replicas(emulator, postgres, shared=False) as bots:
         sends = [
             bots[n % 3].send_message(chat, "Safety tip of the week", rate_limit_args=CARDS)
@@ -157,9 +157,9 @@ async def test_an_answer_on_one_replica_goes_before_another_replicas_broadcast(
         before = delivered(emulator, people)
         await b.send_message(alice, "Officer reply on tip #42: we are on our way")
         behind = delivered(emulator, people) - before
-        await asyncio.gather(*broadcast)
+        assert await pending(broadcast) > 30, "the broadcast goes on after the answer"
+        await cancel(broadcast)
     assert behind <= 12, f"the answer waited behind {behind} broadcast messages"
-    assert delivered(emulator, people) == 60
     assert too_many_requests(emulator) == 0
 
 
@@ -257,7 +257,7 @@ async def test_a_tip_and_its_answer_pass_the_shared_budget(world: World) -> None
         shared_flood_limits=True,
         rate_limit_per_second=30,
         rate_limit_group_per_minute=20,
-        rate_limit_private_per_second=1,
+        rate_limit_private_per_second=1,  # not shared, but Telegram's limit is on
     )
     await world.restart_bot()
     world.emu.enforce_rate_limits = True
