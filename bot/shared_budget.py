@@ -34,6 +34,7 @@ import heapq
 import itertools
 import logging
 import math
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,9 @@ class SharedFloodBudget:
         self.paid = SharedPace(store, "paid", paid_per_second) if paid_per_second > 0 else None
         self.group_limit = int(group_per_minute)
         self._failing = False
+        self._bookings: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def take(
         self, count: int, priority: int, *, paid: bool, group: int | str | None
@@ -223,13 +227,21 @@ class SharedFloodBudget:
             if pace is not None:
                 await pace.close()
 
+    def _booking(self, chat: str) -> asyncio.Lock:
+        lock = self._bookings.get(chat)
+        if lock is None:
+            lock = self._bookings[chat] = asyncio.Lock()
+        return lock
+
     async def _window(self, chat: str, count: int, priority: int) -> Sequence[float]:
         """Book `count` messages of the group's shared minute; the ages of its sends after."""
         window = GroupWindow(self.group_limit, GROUP_PERIOD)
         allowed = window.allowed(priority)
         while True:
             try:
-                async with self.store.transaction() as tx:
+                # One booking per group at a time from this process: waiters for the database's
+                # lock would each hold one of the pool's connections.
+                async with self._booking(chat), self.store.transaction() as tx:
                     booking = await tx.flood.book_window(chat, count, allowed, GROUP_PERIOD)
             except Exception:  # the database away: this process's own window decides
                 if not self._failing:
