@@ -33,6 +33,7 @@ from .__main__ import _quiet
 FREE_MESSAGES = 300  # 10 s at 30 a second
 PAID_MESSAGES = 3000  # 3 s at 1,000 a second
 BOOKINGS = 2000
+ANSWERS = 10
 BULK = SendOptions(priority=20)
 
 
@@ -108,6 +109,35 @@ async def broadcast(
         await emu.stop()
 
 
+async def answer_latency(url: str) -> list[float]:
+    """Milliseconds from an officer's answer on replica B to its delivery, while replica A
+    drains a broadcast: one answer every half second, each to another resident."""
+    emu = BotApiEmulator()
+    await emu.start()
+    try:
+        emu.enforce_rate_limits = True
+        people = residents(emu, FREE_MESSAGES)
+        asking = residents(emu, ANSWERS)  # one answer each: a private chat's own second aside
+        latencies: list[float] = []
+        async with replicas(emu, url, 2) as (a, b):
+            drain = [
+                asyncio.create_task(a.send_message(chat, "Safety tip", rate_limit_args=BULK))
+                for chat in people
+            ]
+            await asyncio.sleep(1.0)
+            for n in range(ANSWERS):
+                started = time.monotonic()
+                await b.send_message(asking[n], f"Officer reply #{n}")
+                latencies.append((time.monotonic() - started) * 1000)
+                await asyncio.sleep(0.5)
+            for task in drain:
+                task.cancel()
+            await asyncio.gather(*drain, return_exceptions=True)
+        return latencies
+    finally:
+        await emu.stop()
+
+
 async def booking_cost(url: str, concurrent: int) -> list[float]:
     """Milliseconds per booking: `concurrent` stores booking one pace as fast as they can."""
     stores = [Store(url) for _ in range(concurrent)]
@@ -146,6 +176,8 @@ async def main() -> None:
             url = await fresh_database(server, names)
             rows.append(await broadcast(url, PAID_MESSAGES, 3, paid=True, block=block))
         url = await fresh_database(server, names)
+        answers = await answer_latency(url)
+        url = await fresh_database(server, names)
         for concurrent in (1, 3):
             costs.append((concurrent, await booking_cost(url, concurrent)))
     finally:
@@ -157,6 +189,11 @@ async def main() -> None:
             f"| {row.scenario} | {row.messages} | {row.rate:.1f} | {row.too_many}"
             f" | {row.bookings} | {row.rebooked} |"
         )
+    print()
+    print(
+        f"An officer's answer on replica B while replica A broadcasts: median"
+        f" {statistics.median(answers):.0f} ms, max {max(answers):.0f} ms ({ANSWERS} answers)"
+    )
     print()
     print("| bookings at once | ms per booking: median | p95 | bookings/s |")
     print("|---:|---:|---:|---:|")

@@ -172,10 +172,8 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         clock: Callable[[], float] = time.monotonic,
         shared: SharedLimits | None = None,
     ) -> None:
-        # With replicas the overall paces are the shared part's (one pace for all of them).
-        local_paces = shared is None
-        self.pace = Pace(per_second) if per_second > 0 and local_paces else None
-        self.paid_pace = Pace(paid_per_second) if paid_per_second > 0 and local_paces else None
+        self.pace = Pace(per_second) if per_second > 0 else None
+        self.paid_pace = Pace(paid_per_second) if paid_per_second > 0 else None
         self.shared = shared
         self.group_per_minute = group_per_minute
         self.private_per_second = private_per_second
@@ -276,8 +274,7 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
             await asyncio.sleep(blocked)
         if count == 0:
             return
-        pace = self.paid_pace if paid else self.pace
-        if pace is not None or self._windows(chat, self.clock()):
+        if self._local_pace(paid) is not None or self._windows(chat, self.clock()):
             await self._local_turn(chat, count, priority, paid)
         if self.shared is not None:
             group = chat if _is_group(chat) and self.group_per_minute else None
@@ -286,11 +283,27 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
             if window is not None and ages:  # what the other replicas sent there too
                 now = self.clock()
                 window.sent = deque(sorted(now - age for age in ages))
+            await self._guard(self.paid_pace if paid else self.pace, count)
+
+    def _local_pace(self, paid: bool) -> Pace | None:
+        """The pace this process's waiters queue for: with replicas, the shared one instead."""
+        return None if self.shared is not None else self.paid_pace if paid else self.pace
+
+    async def _guard(self, pace: Pace | None, count: int) -> None:
+        """With replicas, this process's pace only guards its own sends after their shared
+        slot: never more than the limit in a second as Telegram may count them (transit can
+        bunch up slots that were booked evenly)."""
+        if pace is None:
+            return
+        # Each wait is computed (until an answer or a second has passed), not a flag polled.
+        while (delay := pace.delay(count, self.clock())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+        pace.spend(count, self.clock())
 
     async def _local_turn(
         self, chat: int | str | None, count: int, priority: int, paid: bool
     ) -> None:
-        pace = self.paid_pace if paid else self.pace
+        pace = self._local_pace(paid)
         waiter = _Waiter(
             priority,
             next(self._seq),
@@ -356,7 +369,7 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         for waiter in sorted(self._waiting):
             if waiter.ready.done():
                 continue
-            pace = self.paid_pace if waiter.paid else self.pace
+            pace = self._local_pace(waiter.paid)
             if pace in spent:
                 still.append(waiter)
                 continue
