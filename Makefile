@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-sqlite test-postgresql wheel-check bench bench-backends lint check migrate i18n clean
+.PHONY: run test test-sqlite test-postgresql wheel-check bench bench-backends bench-flood lint check migrate i18n clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Porchlight needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -42,6 +42,10 @@ bench: $(STAMP)
 # Tip routing on SQLite and on a throwaway PostgreSQL, side by side.
 bench-backends: $(STAMP)
 	$(PY) -m bench.backends
+
+# Replicas sharing Telegram's limits on a throwaway PostgreSQL (bot/shared_budget.py).
+bench-flood: $(STAMP)
+	$(PY) -m bench.shared_flood
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

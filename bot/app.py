@@ -43,6 +43,7 @@ from bot.persistence import SqlitePersistence
 from bot.replicas import Replica
 from bot.services import FloodGuard, Porch
 from bot.session import Session
+from bot.shared_budget import SharedFloodBudget
 from bot.surge import SurgeGate
 from bot.tips import OfficerChat
 from handlers.common import Context
@@ -92,7 +93,7 @@ def build_application(
         # The outbox's sends in flight, the 8 chats' answers and the alarms' edits at once.
         .request(make_request(settings.http_backend, pool_size=in_flight(settings) + 32))
         .get_updates_request(make_request(settings.http_backend, pool_size=2))
-        .rate_limiter(telegram_budget(settings, budget_clock))
+        .rate_limiter(telegram_budget(settings, budget_clock, store))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -150,14 +151,26 @@ def in_flight(settings: Settings) -> int:
     return 8 if settings.http_backend == "httpx" else 64
 
 
-def telegram_budget(settings: Settings, clock: Callable[[], float]) -> TelegramBudget:
-    """Every Bot API call goes through one retry policy and one flood budget (bot.budget)."""
+def telegram_budget(settings: Settings, clock: Callable[[], float], store: Store) -> TelegramBudget:
+    """Every Bot API call goes through one retry policy and one flood budget (bot.budget);
+    replicas on one PostgreSQL share the budget through `store` (bot.shared_budget)."""
+    shared = (
+        SharedFloodBudget(
+            store,
+            settings.rate_limit_per_second,
+            settings.rate_limit_group_per_minute,
+            paid_per_second=settings.rate_limit_paid_per_second,
+        )
+        if settings.shares_flood_limits
+        else None
+    )
     return TelegramBudget(
         settings.rate_limit_per_second,
         settings.rate_limit_group_per_minute,
         private_per_second=settings.rate_limit_private_per_second,
         paid_per_second=settings.rate_limit_paid_per_second,
         clock=clock,
+        shared=shared,
     )
 
 
@@ -190,7 +203,10 @@ async def announce(app: PorchApp, settings: Settings, seen: ChatFullInfo | Teleg
     else:
         topics = ", a forum: a topic per tip" if seen.is_forum else ""
         officers = f'officer chat {chat_id} "{seen.title}"{topics}'
-    start_log.info("Starting Porchlight as @%s; %s; %s", app.bot.username, officers, mode(settings))
+    shared = "; flood limits shared through the database" if settings.shares_flood_limits else ""
+    start_log.info(
+        "Starting Porchlight as @%s; %s; %s%s", app.bot.username, officers, mode(settings), shared
+    )
 
 
 def porch_of(app: PorchApp) -> Porch:

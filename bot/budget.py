@@ -22,6 +22,9 @@ so this is where one retry policy and one flood budget can serve handlers and th
   group, cards and other queued work may not use the last few messages of the minute — they
   are kept for people (and urgent tips), so an officer's command is answered in seconds even
   while cards queue.
+- **Replicas.** Several processes on one PostgreSQL share Telegram's limits (`shared`,
+  bot/shared_budget.py): this process still orders its waiting sends and keeps each private
+  chat's second; the overall paces and groups' minutes are then booked in the database.
 - **The whole budget, evenly.** The overall pace keeps its schedule: a send let go a few
   milliseconds late (a busy event loop, a timer's granularity) does not push every later one
   back, which alone cost 3 % of a broadcast. A sliding window bounds what a late start catches
@@ -39,39 +42,25 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
-log = logging.getLogger(__name__)
+from bot.flood_windows import (
+    GROUP_WINDOW_MARGIN,
+    PEOPLE,
+    PRIVATE_BURST,
+    PRIVATE_WINDOW_MARGIN,
+    GroupWindow,
+    Pace,
+)
 
-PEOPLE = 0  # someone is waiting for this answer
-URGENT = 10  # an urgent tip's card and thread (same value as the outbox's PRIORITY_URGENT)
-# How many of a group's per-minute messages each kind of send must leave unused.
-RESERVED_FOR_PEOPLE = 2
-RESERVED_FOR_URGENT = 4
-GROUP_WINDOW_MARGIN = 0.5  # seconds: clocks and transit differ a little between us and Telegram
-# The overall pace, as a share of the limit: 98 %, what Telegram's "about 30" leaves us
-# measured 29.3–29.4 a second on the emulator, 0 × 429 (bench/).
-PACE_SHARE = 0.98
-PACE_WINDOW_MARGIN = 0.002  # seconds added to the one-second window (clock granularity only)
-# How late (in gaps between two messages) a pace may catch up; beyond, it starts afresh. A few
-# gaps: a timer fired a little late costs nothing, yet no burst is let go at once (a burst of a
-# hundred at 1,000 a second reached Telegram compressed, over its limit).
-PACE_CATCH_UP = 3
-# A send due within this many seconds goes now: at 1,000 a second one timer lets a few go
-# together instead of waking the event loop for each (a few milliseconds early stays inside the
-# sliding window, which is exact).
-PACE_TICK = 0.004
-# A private chat: about one message a second, a burst of this many (Telegram tolerates short
-# bursts); the window is burst / rate seconds, plus a margin for transit.
-PRIVATE_BURST = 3
-PRIVATE_WINDOW_MARGIN = 0.1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,89 +135,6 @@ def _is_group(chat: int | str | None) -> bool:
     return (isinstance(chat, int) and chat < 0) or isinstance(chat, str)
 
 
-class GroupWindow:
-    """At most `limit` messages in any `period` seconds; in a group (`reserve`), part of it is
-    kept for people first."""
-
-    def __init__(self, limit: int, period: float, *, reserve: bool = True) -> None:
-        self.limit = limit
-        self.period = period
-        self.reserve = reserve
-        self.sent: deque[float] = deque()
-
-    def allowed(self, priority: int) -> int:
-        if priority < URGENT or not self.reserve:
-            return self.limit
-        reserve = RESERVED_FOR_PEOPLE if priority == URGENT else RESERVED_FOR_URGENT
-        return max(1, self.limit - reserve)
-
-    def delay(self, priority: int, count: int, now: float) -> float:
-        while self.sent and self.sent[0] <= now - self.period:
-            self.sent.popleft()
-        allowed = self.allowed(priority)
-        # An album larger than the window goes when the window is empty, not never.
-        over = len(self.sent) + min(count, allowed) - allowed
-        if over <= 0:
-            return 0.0
-        index = min(over - 1, len(self.sent) - 1)
-        return self.sent[index] + self.period - now if self.sent else self.period
-
-    def room(self, priority: int, now: float) -> int:
-        """How many messages of this priority could go right now."""
-        self.delay(priority, 0, now)
-        return max(0, self.allowed(priority) - len(self.sent))
-
-    def spend(self, count: int, now: float) -> None:
-        self.sent.extend([now] * count)
-
-    def idle(self, now: float) -> bool:
-        """Nothing in the window any more (a private chat's window may be forgotten)."""
-        return not self.sent or self.sent[-1] <= now - self.period
-
-
-class Pace:
-    """An even pace at `PACE_SHARE` of `per_second`, and never more than `per_second` messages
-    in any second as Telegram may count them. The schedule is kept: a send let go late does
-    not delay the next ones, up to `PACE_CATCH_UP` gaps late.
-
-    Telegram counts a message somewhere between our sending it and its answer. So a message
-    counts in the window from when its answer came (the latest Telegram can have counted it),
-    and until then as if it were counted now: a send held up in transit (a busy machine, a slow
-    network) can never squeeze more than the limit into Telegram's second."""
-
-    def __init__(self, per_second: float) -> None:
-        self.gap = 1 / (per_second * PACE_SHARE)
-        self.next_free = -math.inf
-        self.answered = GroupWindow(
-            max(1, int(per_second)), 1.0 + PACE_WINDOW_MARGIN, reserve=False
-        )
-        self.in_flight = 0
-
-    def delay(self, count: int, now: float) -> float:
-        early = self.next_free - now
-        window = self.answered
-        while window.sent and window.sent[0] <= now - window.period:
-            window.sent.popleft()
-        over = len(window.sent) + self.in_flight + min(count, window.limit) - window.limit
-        if over <= 0:
-            guard = 0.0
-        elif over <= len(window.sent):  # when enough answers have left the window
-            guard = window.sent[over - 1] + window.period - now
-        else:  # more in flight than the limit: look again when some may have been answered
-            guard = self.gap
-        return max(early if early > PACE_TICK else 0.0, guard)
-
-    def spend(self, count: int, now: float) -> None:
-        start = self.next_free if self.next_free >= now - PACE_CATCH_UP * self.gap else now
-        self.next_free = start + self.gap * count
-        self.in_flight += count
-
-    def answered_at(self, count: int, now: float) -> None:
-        """The send's answer (or its failure) came: it counts from now."""
-        self.in_flight -= count
-        self.answered.spend(count, now)
-
-
 @dataclass(order=True)
 class _Waiter:
     priority: int
@@ -242,6 +148,18 @@ class _Waiter:
 Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 
 
+class SharedLimits(Protocol):
+    """The limits several processes share (bot/shared_budget.py): the overall paces and groups'
+    minutes. Asked after this process's own turn; answers the ages (seconds) of the group's
+    sends in its window, this one included (nothing when `group` is None)."""
+
+    async def take(
+        self, count: int, priority: int, *, paid: bool, group: int | str | None
+    ) -> Sequence[float]: ...
+
+    async def close(self) -> None: ...
+
+
 class TelegramBudget(BaseRateLimiter[SendOptions]):
     def __init__(
         self,
@@ -252,9 +170,11 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         paid_per_second: float = 0,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedLimits | None = None,
     ) -> None:
         self.pace = Pace(per_second) if per_second > 0 else None
         self.paid_pace = Pace(paid_per_second) if paid_per_second > 0 else None
+        self.shared = shared
         self.group_per_minute = group_per_minute
         self.private_per_second = private_per_second
         self.policy = policy or RetryPolicy()
@@ -272,6 +192,8 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
     async def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self.shared is not None:
+            await self.shared.close()
 
     # --- what the outbox asks -----------------------------------------------------------------
 
@@ -345,13 +267,43 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
 
     async def _turn(self, chat: int | str | None, count: int, priority: int, paid: bool) -> None:
         """Wait until this call may go: the chat is not in a 429 pause and, for a message, the
-        budget allows it and nothing more urgent is waiting for the same budget."""
+        budget allows it and nothing more urgent is waiting for the same budget; then, with
+        replicas, the budget they share allows it too."""
         blocked = self._blocked.get(chat, 0.0) - self.clock()
         if blocked > 0:
             await asyncio.sleep(blocked)
-        pace = self.paid_pace if paid else self.pace
-        if count == 0 or (pace is None and not self._windows(chat, self.clock())):
+        if count == 0:
             return
+        if self._local_pace(paid) is not None or self._windows(chat, self.clock()):
+            await self._local_turn(chat, count, priority, paid)
+        if self.shared is not None:
+            group = chat if _is_group(chat) and self.group_per_minute else None
+            ages = await self.shared.take(count, priority, paid=paid, group=group)
+            window = self._group(chat)
+            if window is not None and ages:  # what the other replicas sent there too
+                now = self.clock()
+                window.sent = deque(sorted(now - age for age in ages))
+            await self._guard(self.paid_pace if paid else self.pace, count)
+
+    def _local_pace(self, paid: bool) -> Pace | None:
+        """The pace this process's waiters queue for: with replicas, the shared one instead."""
+        return None if self.shared is not None else self.paid_pace if paid else self.pace
+
+    async def _guard(self, pace: Pace | None, count: int) -> None:
+        """With replicas, this process's pace only guards its own sends after their shared
+        slot: never more than the limit in a second as Telegram may count them (transit can
+        bunch up slots that were booked evenly)."""
+        if pace is None:
+            return
+        # Each wait is computed (until an answer or a second has passed), not a flag polled.
+        while (delay := pace.delay(count, self.clock())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+        pace.spend(count, self.clock())
+
+    async def _local_turn(
+        self, chat: int | str | None, count: int, priority: int, paid: bool
+    ) -> None:
+        pace = self._local_pace(paid)
         waiter = _Waiter(
             priority,
             next(self._seq),
@@ -417,7 +369,7 @@ class TelegramBudget(BaseRateLimiter[SendOptions]):
         for waiter in sorted(self._waiting):
             if waiter.ready.done():
                 continue
-            pace = self.paid_pace if waiter.paid else self.pace
+            pace = self._local_pace(waiter.paid)
             if pace in spent:
                 still.append(waiter)
                 continue

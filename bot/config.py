@@ -144,6 +144,9 @@ class Settings(StorageSettings):
     # message) and are paced by their own limit instead of RATE_LIMIT_PER_SECOND.
     broadcast_paid: bool = False
     rate_limit_paid_per_second: float = Field(default=1000, ge=0)
+    # Replicas on one PostgreSQL share those limits (bot/shared_budget.py). Unset: on when
+    # DATABASE_URL is PostgreSQL and the bot runs in webhook mode (replicas behind a balancer).
+    shared_flood_limits: bool | None = None
     # The Bot API client: aiohttp (bot/http.py) or python-telegram-bot's own httpx.
     http_backend: str = "aiohttp"
     # Several replicas on one PostgreSQL (bot/replicas.py): this process's name (default: the
@@ -274,6 +277,16 @@ class Settings(StorageSettings):
             raise ValueError("must be 1 to 256 characters of A-Z a-z 0-9 _ -")
         return SecretStr(value.get_secret_value().strip())
 
+    @field_validator("shared_flood_limits")
+    @classmethod
+    def _shared_flood_limits(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value and not info.data.get("database_url"):
+            raise ValueError(
+                "needs DATABASE_URL (PostgreSQL): the replicas share Telegram's limits through"
+                " their one database; with SQLite there is one process and it paces itself"
+            )
+        return value
+
     @field_validator("http_backend")
     @classmethod
     def _http_backend(cls, value: str) -> str:
@@ -305,6 +318,13 @@ class Settings(StorageSettings):
         if path is None:
             path = urlsplit(self.webhook_url or "").path
         return "/" + path.strip("/")
+
+    @property
+    def shares_flood_limits(self) -> bool:
+        """Whether the flood budget is booked in the database (SHARED_FLOOD_LIMITS)."""
+        if self.shared_flood_limits is not None:
+            return self.shared_flood_limits
+        return bool(self.database_url and self.webhook_url)
 
     @property
     def grace(self) -> timedelta:

@@ -20,7 +20,9 @@ each). The rules:
   table); HAVING repeats the aggregate, not its alias; `||` for text; greatest() and scalar
   max(a, b) do not exist on the other side: compute in Python.
 - avg() is a Decimal on PostgreSQL: convert with float(). count() is an int on both.
-- Time comes from the injected clock as a parameter, never now()/datetime('now') in SQL.
+- Time comes from the injected clock as a parameter, never now()/datetime('now') in SQL. The
+  one exception is storage/flood.py (PostgreSQL only): replicas book Telegram's limits on the
+  database's own clock, so that their machines' clocks never matter.
 - What cannot be shared is a method of `conn.dialect` (storage/sql.py: id_list, …): add one
   there, with both spellings, rather than branching in a repository. Week bucketing: compute
   week keys in Python from the stored text (or add a dialect hook).

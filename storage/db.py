@@ -24,6 +24,7 @@ from storage.conflicts import rerun
 from storage.desk_tools import BlockRepo, CannedRepo
 from storage.escalation import EscalationRepo, OverviewRepo
 from storage.events import EventRepo
+from storage.flood import FloodRepo
 from storage.forum_topics import ForumTopicRepo
 from storage.inbox import InboxRepo
 from storage.outbox import OutboxRepo
@@ -77,6 +78,7 @@ class Tx:
         self.privacy = PrivacyRepo(conn, clock)
         self.forum_topics = ForumTopicRepo(conn, clock)
         self.stats = StatsRepo(conn, clock)
+        self.flood = FloodRepo(conn)
 
     async def audit(
         self, action: str, *, actor_id: int | None, tip_id: int | None, detail: str = ""

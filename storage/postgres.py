@@ -174,6 +174,8 @@ class ControlConnection:
 # Migrations ---------------------------------------------------------------------------------
 
 _DDL = (
+    # A word only PostgreSQL reads (`CREATE /* postgresql: UNLOGGED */ TABLE`): SQLite skips it.
+    (re.compile(r"/\* postgresql: ([A-Z ]+) \*/"), r"\1"),
     # An `id` key numbers itself (SQLite's rowid alias); other integer keys are given.
     (
         re.compile(r"\bid INTEGER PRIMARY KEY\b"),

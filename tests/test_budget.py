@@ -1,4 +1,5 @@
-"""The flood budget's arithmetic (bot.budget: windows, paces, what spends), tested directly."""
+"""The flood budget's arithmetic (bot.flood_windows: windows and paces; bot.budget: what
+spends), tested directly."""
 
 from __future__ import annotations
 
@@ -11,15 +12,8 @@ import time
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.budget import (
-    PEOPLE,
-    URGENT,
-    GroupWindow,
-    Pace,
-    TelegramBudget,
-    _spends,
-    may_have_happened,
-)
+from bot.budget import TelegramBudget, _spends, may_have_happened
+from bot.flood_windows import PEOPLE, URGENT, GroupWindow, Pace
 
 CARDS = 20  # the outbox priority of an ordinary tip's card
 

@@ -872,6 +872,22 @@ async def check_replicas(tx: Tx) -> None:
     assert await tx.persistence.load_rows([row]) == {row: '{"lang": "en"}'}
 
 
+# 0017: Telegram's flood limits shared by replicas (PostgreSQL only; the tables exist on both).
+# A pace's row and a group's recent sends, as bot/shared_budget.py left them, read back.
+
+
+async def seed_flood_limits(conn: Connection) -> None:
+    await insert(conn, "flood_paces", key="free", next_free=1_795_000_000.25)
+    for sent_at, messages in ((1_795_000_000.5, 1), (1_795_000_001.0, 3)):
+        await insert(conn, "flood_sends", chat=str(OFFICERS), sent_at=sent_at, messages=messages)
+
+
+async def check_flood_limits(tx: Tx) -> None:
+    assert await tx.flood.pace("free") == 1_795_000_000.25
+    assert await tx.flood.pace("paid") is None
+    assert await tx.flood.window(str(OFFICERS)) == [(1_795_000_000.5, 1), (1_795_000_001.0, 3)]
+
+
 STAIRS: dict[int, tuple[Seed, Check]] = {
     1: (seed_initial, check_initial),
     2: (seed_broadcasts, check_broadcasts),
@@ -889,6 +905,7 @@ STAIRS: dict[int, tuple[Seed, Check]] = {
     14: (seed_stats, check_stats),
     15: (seed_erasure, check_erasure),
     16: (seed_replicas, check_replicas),
+    17: (seed_flood_limits, check_flood_limits),
 }
 
 
