@@ -53,6 +53,9 @@ COSMETIC_ATTEMPTS = 2
 # Seconds between claims while claimed rows are still waiting (under Telegram's pace a batch
 # lasts seconds): a lane whose head was recorded meanwhile gets its next row on time.
 CLAIM_AGAIN = 0.5
+# What a commit must have written for something new to be due: rows queued, a lane head sent,
+# deleted or re-aimed.
+OUTBOX_TABLES = frozenset({"outbox"})
 
 
 # A card edit renders the tip's card as it is when sent: (card message id, its content), or
@@ -69,7 +72,8 @@ class Unreadable(Exception):
 
 
 class Drainer:
-    """Sends due outbox rows until stopped; woken by every commit and by back-off timers."""
+    """Sends due outbox rows until stopped; woken by commits that wrote the outbox and by
+    back-off timers."""
 
     def __init__(
         self,
@@ -103,11 +107,12 @@ class Drainer:
         self._refill = False  # rows started or finished since the last claim: claim again
         self._started_since_claim: set[int] = set()
         self._stopping = False
-        # Set by every commit but a group commit of plain sends: something new may be due.
+        # Set by every commit that wrote the outbox but a group commit of plain sends:
+        # something new may be due. Commits that leave the outbox alone do not wake us.
         self._fresh = asyncio.Event()
         self.outcomes = Outcomes(store, self._fresh)
-        store.on_commit(self._wake)
-        store.on_commit(self._fresh)
+        store.on_commit(self._wake, tables=OUTBOX_TABLES)
+        store.on_commit(self._fresh, tables=OUTBOX_TABLES)
 
     def _now(self) -> float:
         return self.store.clock.now().timestamp()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -171,7 +171,7 @@ class Store:
         self.backend: Backend = backend_for(location)
         self._opened = False
         self._open_lock = asyncio.Lock()
-        self._listeners: list[asyncio.Event] = []
+        self._listeners: list[tuple[asyncio.Event, frozenset[str] | None, frozenset[str]]] = []
 
     @property
     def dialect_name(self) -> str:
@@ -202,9 +202,13 @@ class Store:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self.backend.transaction() as conn:
+            conn.written.clear()
             yield Tx(conn, self.clock)
-        for event in self._listeners:
-            event.set()
+            written = frozenset(conn.written)
+        for event, tables, ignored in self._listeners:
+            news = written - ignored
+            if news and (tables is None or tables & news):
+                event.set()
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:
@@ -224,9 +228,17 @@ class Store:
             async with self.backend.unguarded() as conn:
                 yield Tx(conn, self.clock)
 
-    def on_commit(self, event: asyncio.Event) -> None:
-        """Set `event` after every commit (the outbox drainer waits on it)."""
-        self._listeners.append(event)
+    def on_commit(
+        self,
+        event: asyncio.Event,
+        tables: Iterable[str] | None = None,
+        ignored: Iterable[str] = (),
+    ) -> None:
+        """Set `event` after a commit that wrote something (a commit that only read is no
+        news): any table, or only one of `tables` (the outbox drainer), and never for a commit
+        that wrote only `ignored` tables (the alarm service and a conversation's state)."""
+        wanted = None if tables is None else frozenset(tables)
+        self._listeners.append((event, wanted, frozenset(ignored)))
 
 
 async def connect(location: str) -> Connection:
