@@ -57,23 +57,33 @@ def _button(label: str, data: str) -> InlineKeyboardButton:
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 
-async def _plain_text(
-    bot: ExtBot[Any], chat_id: int, html: str, options: SendOptions, paid: dict[str, Any]
+async def _text(
+    bot: ExtBot[Any],
+    chat_id: int,
+    content: Content,
+    reply: ReplyParameters | None,
+    thread: int | None,
+    options: SendOptions,
+    paid: dict[str, Any],
 ) -> int:
-    """A text alone (a broadcast's message): the same call as `send_message` with the bot's
-    defaults, but only the message id read from Telegram's answer. Building a `Message` from
-    it is most of PTB's own cost per send, and nothing here would read it."""
-    answer = await bot.do_api_request(
-        "sendMessage",
-        api_kwargs={
-            "chat_id": chat_id,
-            "text": html,
-            "parse_mode": ParseMode.HTML,
-            "link_preview_options": {"is_disabled": True},
-            **paid,
-        },
-        rate_limit_args=options,
-    )
+    """A text: the same call as `send_message` with the bot's defaults, but only the message
+    id read from Telegram's answer. Building a `Message` from it is most of PTB's own cost per
+    send (a broadcast's thousands), and nothing here would read it."""
+    call: dict[str, Any] = {
+        "chat_id": chat_id,
+        "text": content["html"],
+        "parse_mode": ParseMode.HTML,
+        "link_preview_options": {"is_disabled": True},
+        **paid,
+    }
+    keyboard = markup(content)
+    if keyboard is not None:
+        call["reply_markup"] = keyboard
+    if reply is not None:
+        call["reply_parameters"] = reply
+    if thread is not None:
+        call["message_thread_id"] = thread
+    answer = await bot.do_api_request("sendMessage", api_kwargs=call, rate_limit_args=options)
     return int(answer["message_id"])
 
 
@@ -94,19 +104,9 @@ async def send_content(
     # A paid broadcast (Telegram charges Stars per message, allows 1,000 a second).
     paid: dict[str, Any] = {"allow_paid_broadcast": True} if content.get("paid") else {}
     sent: Message | tuple[Message, ...]
-    if kind == "text" and not content.get("buttons") and reply is None and thread is None:
-        return [await _plain_text(bot, chat_id, content["html"], options, paid)]
     if kind == "text":
-        sent = await bot.send_message(
-            chat_id,
-            content["html"],
-            message_thread_id=thread,
-            reply_parameters=reply,
-            reply_markup=markup(content),
-            rate_limit_args=options,
-            **paid,
-        )
-    elif kind == "location":
+        return [await _text(bot, chat_id, content, reply, thread, options, paid)]
+    if kind == "location":
         sent = await bot.send_location(
             chat_id,
             latitude=content["latitude"],
