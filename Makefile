@@ -44,7 +44,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(PY) -m bench --profile
+	$(PY) -m bench
 
 # Tip routing on SQLite and on a throwaway PostgreSQL, side by side.
 bench-backends: $(STAMP)
