@@ -1,5 +1,5 @@
 """``python -m bench [--residents 200] [--broadcast 3000]``: run every scenario once and print
-tables + verdicts.
+one table, every figure beside its reference and goal (``--details``: each scenario's own).
 
 Why: one command, one readable answer to "does tip routing keep up with a burst, does the
 weekly broadcast run at Telegram's ceiling, and how far is each from what PTB itself can do
@@ -22,14 +22,27 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import asyncpg
 import telegram
 from telegram.warnings import PTBUserWarning
 
-from . import bare, broadcast, echo, replicas, stats, surge, tip_routing
+from tests.postgres import start_server
+
+from . import (
+    bare,
+    bare_aiogram,
+    broadcast,
+    echo,
+    replicas,
+    router,
+    scale,
+    stats,
+    summary,
+    surge,
+    tip_routing,
+)
 from .common import BurstResult
 
-P95_TARGET_MS = 50.0
-THROUGHPUT_TARGET = 0.5  # of the echo bot's
 ECHO_CONCURRENCY = 64
 BARE_HTTPX_TASKS = 8  # more only queue in httpcore's pool (issue 12)
 BARE_AIOHTTP_TASKS = 32
@@ -63,27 +76,6 @@ def table(results: list[BurstResult]) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def _ratio(porch: BurstResult, echo_result: BurstResult) -> float:
-    return porch.throughput / echo_result.throughput if echo_result.throughput else math.nan
-
-
-def verdicts(porch: BurstResult, echoes: list[BurstResult]) -> list[str]:
-    """One line per target; the echo ceiling is the faster of the echo modes."""
-    ceiling = max(echoes, key=lambda r: r.throughput)
-    ratios = ", ".join(f"{_ratio(porch, e):.2f}× {e.name}" for e in echoes)
-    ratio = _ratio(porch, ceiling)
-    p95 = porch.percentile(95)
-    ok = {True: "PASS", False: "FAIL"}
-    return [
-        f"Throughput ratio (Porchlight / echo): {ratios}",
-        f"- p95 < {P95_TARGET_MS:.0f} ms: {ok[p95 < P95_TARGET_MS]} (p95 {_ms(p95)} ms)",
-        f"- throughput ≥ {THROUGHPUT_TARGET}× echo: {ok[ratio >= THROUGHPUT_TARGET]} "
-        f"({ratio:.2f}× the ceiling, {ceiling.name}: {ceiling.throughput:.1f}/s)",
-        f"- nothing lost: {ok[porch.lost == 0 and porch.duplicated == 0]} "
-        f"(lost {porch.lost}, duplicated {porch.duplicated})",
-    ]
-
-
 def _rss() -> str:
     """The process's peak RSS (a high-water mark: it covers every part run so far)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -97,7 +89,7 @@ def _progress(what: str) -> None:
 
 @dataclass
 class Tips:
-    porch: BurstResult
+    runs: list[tuple[str, BurstResult, BurstResult]]  # (label, Porchlight, bare router)
     echoes: list[BurstResult]
     rss: str
 
@@ -114,21 +106,66 @@ class Broadcasts:
     rss_unlimited: str
 
 
-async def run_tips(residents: int, lost_after: float) -> Tips:
-    _progress(f"tip routing, {residents} residents")
-    porch = await tip_routing.run(residents, lost_after)
-    echoes = [
-        await echo.run(residents, None, lost_after),
-        await echo.run(residents, ECHO_CONCURRENCY, lost_after),
-    ]
-    return Tips(porch, echoes, _rss())
+ONE_AT_A_TIME = 10  # taps, each after the previous card: one resident's latency
+
+
+async def run_tips(residents: int, lost_after: float, *, details: bool) -> Tips:
+    """Porchlight's Send → card against the bare PTB router, 1 (one at a time), 60 and N."""
+    results: list[tuple[str, BurstResult, BurstResult]] = []
+    for count in sorted({1, 60, residents}):
+        label = (
+            f"tip routing, one resident at a time ({ONE_AT_A_TIME} taps)"
+            if count == 1
+            else f"tip routing, {count} residents tapping Send at once"
+        )
+        _progress(label)
+        n, single = (ONE_AT_A_TIME, True) if count == 1 else (count, False)
+        porch = await tip_routing.run(n, lost_after, one_at_a_time=single)
+        reference = await router.run(n, lost_after, one_at_a_time=single)
+        results.append((label, porch, reference))
+    echoes = []
+    if details:
+        echoes = [
+            await echo.run(residents, None, lost_after),
+            await echo.run(residents, ECHO_CONCURRENCY, lost_after),
+        ]
+    return Tips(results, echoes, _rss())
+
+
+async def run_tips_postgresql(residents: int, lost_after: float) -> list[tuple[str, BurstResult]]:
+    """The same Send taps on a throwaway PostgreSQL (unix socket), as bench/backends.py does."""
+    server = start_server()
+    found = []
+    try:
+        for number, count in enumerate(sorted({1, 60, residents})):
+            name = f"bench_{number}"
+            admin = await asyncpg.connect(server.url())
+            await admin.execute(f"CREATE DATABASE {name}")
+            await admin.close()
+            n, single = (ONE_AT_A_TIME, True) if count == 1 else (count, False)
+            label = (
+                f"the same on PostgreSQL, one at a time ({n} taps)"
+                if single
+                else f"the same on PostgreSQL, {n} at once"
+            )
+            _progress(label)
+            found.append(
+                (
+                    label,
+                    await tip_routing.run(n, lost_after, server.url(name), one_at_a_time=single),
+                )
+            )
+    finally:
+        server.stop()
+    return found
 
 
 async def run_broadcasts(args: argparse.Namespace) -> Broadcasts:
     residents, lost_after = args.broadcast, args.broadcast_timeout
     setup = broadcast.Setup
-    _progress(f"weekly broadcast to {residents} residents under Telegram's limits")
-    limited = await broadcast.porchlight(residents, setup(limits=True), lost_after=lost_after)
+    weekly = args.limited_broadcast
+    _progress(f"weekly broadcast to {weekly} residents under Telegram's limits (~{weekly // 29} s)")
+    limited = await broadcast.porchlight(weekly, setup(limits=True), lost_after=lost_after)
     rss_limited = _rss()
     _progress(f"broadcasts to {residents} residents, limits off (aiohttp, httpx, bare loops)")
     unlimited = [
@@ -140,6 +177,10 @@ async def run_broadcasts(args: argparse.Namespace) -> Broadcasts:
         await bare.bare(residents, BARE_HTTPX_TASKS, text, "httpx"),
         await bare.bare(residents, BARE_AIOHTTP_TASKS, text, "aiohttp"),
     ]
+    if bare_aiogram.available():
+        bares.append(await bare_aiogram.bare(residents, BARE_AIOHTTP_TASKS, text))
+    else:
+        print("bench: aiogram is not installed (pip install -e '.[bench]')", file=sys.stderr)
     rss_unlimited = _rss()
     _progress(f"a paid alert to {residents} residents, Telegram's 1,000/s enforced")
     paid = await broadcast.porchlight(
@@ -164,15 +205,13 @@ async def run_broadcasts(args: argparse.Namespace) -> Broadcasts:
 
 
 def print_tips(tips: Tips) -> None:
-    porch, echoes = tips.porch, tips.echoes
     print("## Tip routing\n")
-    print(table([porch, *echoes]))
+    results = [r for _, porch, ref in tips.runs for r in (porch, ref)]
+    print(table([*results, *tips.echoes]))
     print()
-    for result in [porch, *echoes]:
+    for result in [*results, *tips.echoes]:
         for note in result.notes:
-            print(f"note ({result.name}): {note}")
-    print()
-    print("\n".join(verdicts(porch, echoes)))
+            print(f"note ({result.name}, {len(result.sent)}): {note}")
     print(f"\nPeak RSS after tip routing: {tips.rss}")
 
 
@@ -203,18 +242,35 @@ def print_broadcasts(b: Broadcasts) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    tips = None if args.skip_tips else await run_tips(args.residents, args.lost_after)
+    res = summary.Results()
+    tips = None
+    if not args.skip_tips:
+        tips = await run_tips(args.residents, args.lost_after, details=args.details)
+        res.tips = list(tips.runs)
+        if not args.skip_postgresql:
+            pg = await run_tips_postgresql(args.residents, args.lost_after)
+            res.tips += [(label, result, None) for label, result in pg]
     casts = None
     if not args.skip_broadcast:
         casts = await run_broadcasts(args)
-    officer_stats = None
+        res.limited, res.paid = casts.limited, casts.paid
+        res.unlimited, res.unlimited_httpx = casts.unlimited
+        by_name = {r.name.split(",")[0]: r for r in casts.bares}
+        res.bare_httpx = by_name.get("bare PTB + httpx")
+        res.bare_aiohttp = by_name.get("bare PTB + aiohttp")
+        res.bare_aiogram = by_name.get("bare aiogram 3")
     if not args.skip_stats:
         _progress(
-            f"/stats on {args.stats_residents:,} residents, {args.stats_tips:,} tips and "
+            f"/stats, then the bot as a process (start-up, /mytips, RSS) on "
+            f"{args.stats_residents:,} residents, {args.stats_tips:,} tips and "
             f"{args.stats_deliveries:,} delivery rows (seeding takes a few seconds)"
         )
-        officer_stats = await stats.run(
-            args.stats_residents, args.stats_tips, args.stats_deliveries
+
+        async def as_process(database: str) -> None:
+            res.scale = await scale.run(database)
+
+        res.stats = await stats.run(
+            args.stats_residents, args.stats_tips, args.stats_deliveries, then=as_process
         )
     replica_runs = None
     if not args.skip_replicas:
@@ -223,46 +279,30 @@ async def run(args: argparse.Namespace) -> int:
             f"to {args.replica_broadcast} residents (with {', '.join(map(str, replicas.COUNTS))})"
         )
         replica_runs = await replicas.run(args.replica_residents, args.replica_broadcast)
-    flood = forum_flood = None
     if not args.skip_surge:
         _progress("a surge of 40 tips against the officer chat's 20 a minute (about 70 s)")
-        flood = await surge.surge()
+        res.surges.append(await surge.surge())
         _progress("the same surge in a forum officer chat, a topic per tip (about 70 s)")
-        forum_flood = await surge.surge(forum=True)
+        res.surges.append(await surge.surge(forum=True))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nPorchlight benchmark — {now}")
     print(
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
         f"python-telegram-bot {telegram.__version__}, {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.machine()}; emulator on 127.0.0.1, one event loop"
+        f"{platform.system()} {platform.machine()}, load {os.getloadavg()[0]:.2f}; "
+        "emulator on 127.0.0.1 in the same process and event loop; SQLite unless a row says "
+        "otherwise; the bot's pacing off except under Telegram's limits"
     )
     if importlib.util.find_spec("sniffio") is None:
-        # httpcore retries the failed import on every lock it makes: roughly 20 % of all CPU
-        # here (encode/httpcore#1103); every scenario pays it, Porchlight a little more.
+        # httpcore retries the failed import on every lock it makes (encode/httpcore#1103).
         print("sniffio is not installed: httpcore re-tries importing it on every request")
     print()
-    failed = False
-    if tips is not None:
-        print_tips(tips)
-        failed |= tips.porch.lost > 0
+    print(summary.table(res))
+    failed = any(porch.lost for _, porch, _ in res.tips)
     if casts is not None:
-        if tips is not None:
-            print()
-        print_broadcasts(casts)
         runs = [casts.limited, casts.paid, *casts.unlimited, *casts.sweep]
         failed |= any(r.lost or r.duplicated for r in runs)
-    if flood is not None:
-        print("\n## A surge of tips, Telegram's limits on (20 a minute in the officer chat)\n")
-        print(surge.table(flood))
-        print()
-        print("\n".join(surge.verdicts(flood)))
-        failed |= len(flood.visible) < len(flood.filed)
-    if forum_flood is not None:
-        print("\n## The same surge in a forum officer chat (a topic per tip)\n")
-        print(surge.table(forum_flood))
-        print()
-        print("\n".join(surge.verdicts(forum_flood)))
-        failed |= len(forum_flood.visible) < len(forum_flood.filed)
+    failed |= any(len(r.visible) < len(r.filed) for r in res.surges)
     if replica_runs is not None:
         print("\n## Replicas: webhook mode behind a balancer, one PostgreSQL\n")
         print(
@@ -274,14 +314,33 @@ async def run(args: argparse.Namespace) -> int:
         print()
         print("\n".join(replicas.notes(replica_runs)))
         failed |= replicas.failed(replica_runs)
-    if officer_stats is not None:
-        print("\n## /stats on a big deployment\n")
-        print(stats.table(officer_stats))
-        print()
-        print("\n".join(stats.verdicts(officer_stats)))
-    print(f"\nPeak RSS overall: {_rss()}")
-    print(f"(bench took {time.monotonic() - started:.1f} s)")
+    if res.scale is not None and res.scale.notes:
+        print("\n".join(f"note (bot process): {note}" for note in res.scale.notes))
+        failed = True
+    if args.details:
+        print_details(tips, casts, res)
+    print(
+        f"\nPeak RSS of the bench process: {_rss()}; bench took {time.monotonic() - started:.0f} s"
+    )
     return 1 if failed else 0
+
+
+def print_details(tips: Tips | None, casts: Broadcasts | None, res: summary.Results) -> None:
+    """Each scenario's own tables and notes (`--details`)."""
+    print()
+    if tips is not None:
+        print_tips(tips)
+        print()
+    if casts is not None:
+        print_broadcasts(casts)
+    for flood in res.surges:
+        print("\n## A surge of tips (20 a minute in the officer chat)\n")
+        print(surge.table(flood))
+        print("\n".join(surge.verdicts(flood)))
+    if res.stats is not None:
+        print("\n## /stats on a big deployment\n")
+        print(stats.table(res.stats))
+        print("\n".join(stats.verdicts(res.stats)))
 
 
 def main() -> int:
@@ -324,6 +383,16 @@ def main() -> int:
         default=0.0,
         help="the emulator answers this late in the --in-flight runs (Telegram's round trip)",
     )
+    parser.add_argument(
+        "--limited-broadcast",
+        type=int,
+        default=1500,
+        help="residents of the weekly tip under Telegram's 30/s (default 1500, ~52 s)",
+    )
+    parser.add_argument(
+        "--details", action="store_true", help="also print each scenario's own tables"
+    )
+    parser.add_argument("--skip-postgresql", action="store_true", help="tip routing on SQLite only")
     parser.add_argument("--skip-tips", action="store_true", help="skip tip routing")
     parser.add_argument("--skip-broadcast", action="store_true", help="skip the broadcast")
     parser.add_argument("--skip-surge", action="store_true", help="skip the surge of tips")

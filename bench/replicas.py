@@ -5,10 +5,6 @@ Why: issue 11 asks what tip routing and a broadcast do with 1 and with 3 replica
 are real processes (tests/telegram/replicas.py), so the figures include the webhook path
 (emulator → balancer → PTB's webhook server) and PostgreSQL over a unix socket; the emulator
 and this driver share one process and one event loop, the children have their own.
-
-Three replicas double-send until issue 11's replica machinery (per-chat order and outbox claims
-in the database, one scheduler leader, shared flood limits) lands: `REPLICA_MACHINERY` is the
-switch that lets `COUNTS` beyond 1 run.
 """
 
 from __future__ import annotations
@@ -32,9 +28,7 @@ from . import tip_routing
 from .broadcast import BroadcastResult, _count_429
 from .common import BurstResult, CallWatcher, no_gc, text_key
 
-REPLICA_MACHINERY = False  # flip when issue 11's replica machinery is merged
 COUNTS = (1, 3)
-NEEDS_MACHINERY = "needs issue 11's replica machinery"
 HEADER = "Announcement from your neighbourhood officers"
 ANNOUNCEMENT = "Street party on Saturday: Elm St closed to cars from 2 pm."
 STEP_TIMEOUT = 60.0
@@ -246,9 +240,6 @@ async def run(
         for count in counts:
             run = ReplicaRun(count)
             runs.append(run)
-            if count > 1 and not REPLICA_MACHINERY:
-                run.skipped = NEEDS_MACHINERY
-                continue
 
             async def tips(emu: BotApiEmulator, children: Replicas, store: Store) -> BurstResult:
                 return await _tips(emu, children, store, residents)

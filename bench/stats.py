@@ -17,6 +17,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,7 +144,14 @@ def _delivery(
     )
 
 
-async def run(residents: int, tips: int, deliveries: int) -> StatsResult:
+async def run(
+    residents: int,
+    tips: int,
+    deliveries: int,
+    then: Callable[[str], Awaitable[object]] | None = None,
+) -> StatsResult:
+    """Seed, answer /stats; then `then(database)` on the same seeded file (bench/scale.py), so
+    the million rows are written once."""
     emu = BotApiEmulator()
     await emu.start()
     try:
@@ -162,6 +170,8 @@ async def run(residents: int, tips: int, deliveries: int) -> StatsResult:
                 await _measure(world, result)
             finally:
                 await world.stop_bot(kill_deliveries=True)
+            if then is not None:
+                await then(world.database)
             return result
     finally:
         await emu.stop()

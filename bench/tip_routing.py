@@ -116,9 +116,12 @@ async def drive_to_summary(emu: BotApiEmulator, people: list[Resident]) -> None:
     await _step(emu, people, _tap(emu, "Anonymous (recommended)"), has_button("Send"))
 
 
-async def run(residents: int, lost_after: float, database: str | None = None) -> BurstResult:
+async def run(
+    residents: int, lost_after: float, database: str | None = None, *, one_at_a_time: bool = False
+) -> BurstResult:
     """Start the real app on a fresh database (a SQLite file unless `database` names one, e.g.
-    a PostgreSQL URL), prepare every tip, then burst the "Send" taps."""
+    a PostgreSQL URL), prepare every tip, then burst the "Send" taps (or tap them one after
+    the other, each after the previous card arrived: a single resident's latency)."""
     emu = BotApiEmulator()
     await emu.start()
     try:
@@ -129,38 +132,56 @@ async def run(residents: int, lost_after: float, database: str | None = None) ->
             emu.clock = time.monotonic  # the bench reads call times against time.monotonic()
             await world.start_bot()
             try:
-                return await _burst(emu, world, residents, lost_after)
+                people = residents_of(emu, residents)
+                await drive_to_summary(emu, people)
+                await world.settle()  # nothing left over from the preparation when timing starts
+                return await tap_send(
+                    emu,
+                    people,
+                    world.officer_chat_id,
+                    lost_after,
+                    "Porchlight tip routing",
+                    one_at_a_time=one_at_a_time,
+                )
             finally:
                 await world.stop_bot(kill_deliveries=True)
     finally:
         await emu.stop()
 
 
-async def _burst(
-    emu: BotApiEmulator, world: World, residents: int, lost_after: float
-) -> BurstResult:
-    people = [
-        Resident(i, emu.add_user(f"Resident{i}", last_name="Bench")) for i in range(residents)
-    ]
-    await drive_to_summary(emu, people)
-    await world.settle()  # nothing left over from the preparation when the clock starts
+def residents_of(emu: BotApiEmulator, count: int) -> list[Resident]:
+    return [Resident(i, emu.add_user(f"Resident{i}", last_name="Bench")) for i in range(count)]
 
-    result = BurstResult("Porchlight tip routing", sent={})
-    watcher = CallWatcher(emu, text_key("sendMessage", MARK, world.officer_chat_id))
+
+async def tap_send(
+    emu: BotApiEmulator,
+    people: list[Resident],
+    officer_chat_id: int,
+    lost_after: float,
+    name: str,
+    *,
+    one_at_a_time: bool = False,
+) -> BurstResult:
+    """Everyone taps "Send" at once (or one after the other); time each tap to its card."""
+    result = BurstResult(name, sent={})
+    watcher = CallWatcher(emu, text_key("sendMessage", MARK, officer_chat_id))
     taps = [(p, p.button("Send")) for p in people]
     with no_gc():
         for person, data in taps:
             assert person.prompt is not None
             result.sent[person.index] = time.monotonic()
             emu.user_taps(person.user, person.prompt.message_id, person.user.id, data)
+            if one_at_a_time:
+                await watcher.wait(result, lost_after, linger=0)
     await watcher.wait(result, lost_after)
 
     spread = (max(result.sent.values()) - min(result.sent.values())) * 1000
-    result.notes.append(f"{residents} taps enqueued within {spread:.1f} ms")
+    how = "one after the other" if one_at_a_time else f"within {spread:.1f} ms"
+    result.notes.append(f"{len(people)} taps enqueued {how}")
     result.notes.append(result.call_summary())
     thanked = sum(1 for p in people if _thanked(emu, p))
-    if thanked != residents:
-        result.notes.append(f"only {thanked}/{residents} residents were thanked")
+    if thanked != len(people):
+        result.notes.append(f"only {thanked}/{len(people)} residents were thanked")
     return result
 
 

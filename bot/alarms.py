@@ -57,6 +57,8 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 RETRY = timedelta(minutes=1)  # after a run that raised
+# Tables no alarm's `due` reads: a commit that wrote only these does not wake the service.
+UNWATCHED_TABLES = frozenset({"ptb_persistence"})
 # A burst of commits (a tip is several, a broadcast thousands) is one check, not one each: a
 # check costs about a millisecond of the event loop, an alarm a tenth of a second late nothing.
 CHECK_PACE = 0.1
@@ -208,7 +210,9 @@ class AlarmClock:
         self._hurry = asyncio.Event()
         self._busy = False
         self._task: asyncio.Task[None] | None = None
-        store.on_commit(self._wake)
+        # Any commit may move a due time, but no alarm reads a conversation's state: the
+        # persistence flush after each report step is no news.
+        store.on_commit(self._wake, ignored=UNWATCHED_TABLES)
 
     async def start(self) -> None:
         """Catch up what the downtime missed, ring what is due, arm the rest, then follow

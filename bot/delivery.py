@@ -54,6 +54,10 @@ COSMETIC_ATTEMPTS = 2
 # Seconds between claims while claimed rows are still waiting (under Telegram's pace a batch
 # lasts seconds): a lane whose head was recorded meanwhile gets its next row on time.
 CLAIM_AGAIN = 0.5
+# A commit that wrote only these (a conversation's state) has nothing new for the drainer.
+# Any other write wakes it: waking only on outbox writes starves a surge-held card that waits
+# for a claim (see README, "Measured").
+UNWATCHED_TABLES = frozenset({"ptb_persistence"})
 
 
 # A card edit renders the tip's card as it is when sent: (card message id, its content), or
@@ -70,7 +74,8 @@ class Unreadable(Exception):
 
 
 class Drainer:
-    """Sends due outbox rows until stopped; woken by every commit and by back-off timers."""
+    """Sends due outbox rows until stopped; woken by commits (but a conversation's state alone)
+    and by back-off timers."""
 
     def __init__(
         self,
@@ -110,11 +115,12 @@ class Drainer:
         self._refill = False  # rows started or finished since the last claim: claim again
         self._started_since_claim: set[int] = set()
         self._stopping = False
-        # Set by every commit but a group commit of plain sends: something new may be due.
+        # Set by every commit that wrote something but a group commit of plain sends (or a
+        # conversation's state alone): something new may be due.
         self._fresh = asyncio.Event()
         self.outcomes = Outcomes(store, self._fresh)
-        store.on_commit(self._wake)
-        store.on_commit(self._fresh)
+        store.on_commit(self._wake, ignored=UNWATCHED_TABLES)
+        store.on_commit(self._fresh, ignored=UNWATCHED_TABLES)
 
     def _now(self) -> float:
         return self.store.clock.now().timestamp()

@@ -3,7 +3,8 @@ unreachable, failed, or re-aimed at a migrated group.
 
 Apart from the drainer (bot/delivery.py), which decides what to send and when. Sends that finish
 together are recorded in one transaction (a group commit): one commit for a few dozen rows
-instead of one each, which is what lets a broadcast go faster than the database commits.
+instead of one each, which is what lets a broadcast go faster than the database commits; the
+plain ones among them (a broadcast's messages) in one `executemany` statement.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ class Outcomes:
             try:
                 async with self.store.transaction() as tx:
                     fresh = self.fresh.is_set()  # with the store held: nobody else commits
+                    plain = [(row.id, parts) for row, parts, _ in batch if _plain(row)]
+                    if plain:
+                        await tx.outbox.mark_sent_many(plain)
                     for row, parts, _ in batch:
-                        await _record_one(tx, row, parts)
+                        if not _plain(row):
+                            await _record_one(tx, row, parts)
                 # Rows that enqueued follow-ups (a card's media) are new work for the drainer.
                 if not fresh and not any(row.payload and row.payload.then for row, _, _ in batch):
                     self.fresh.clear()
@@ -105,6 +110,15 @@ class Outcomes:
                 return
             for child in row.payload.on_failed if row.payload else ():
                 await tx.outbox.enqueue(_child(row, child, None, reason))
+
+
+def _plain(row: OutboxRow) -> bool:
+    """A row whose record is its status alone (a broadcast's message): no thread link, no
+    card, nothing enqueued after it, so it joins the group commit's one statement."""
+    payload = row.payload
+    return (
+        payload is not None and payload.link is None and not payload.set_card and not payload.then
+    )
 
 
 async def _record_one(tx: Tx, row: OutboxRow, parts: list[list[int]]) -> None:

@@ -120,8 +120,10 @@ class Replica:
     def _heard(self, channel: str, payload: str) -> None:
         if channel == INBOX_CHANNEL:
             self._turns.set()
-        elif channel == COMMIT_CHANNEL and payload != self.name:
-            self.store.changed_elsewhere()
+        elif channel == COMMIT_CHANNEL:
+            name, _, tables = payload.rpartition(" ")
+            if name != self.name:  # a commit of another replica, and the tables it wrote
+                self.store.changed_elsewhere(frozenset(tables.split(",")))
 
     async def _connect(self) -> None:
         control = self.store.control(self._heard)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import TypeVar
@@ -195,7 +195,7 @@ class Store:
         self.backend: Backend = backend_for(location, pool_size)
         self._opened = False
         self._open_lock = asyncio.Lock()
-        self._listeners: list[asyncio.Event] = []
+        self._listeners: list[tuple[asyncio.Event, frozenset[str] | None, frozenset[str]]] = []
         # Several replicas: every write transaction tells the others it committed (bot/replicas).
         self.announce_as: str | None = None
 
@@ -210,10 +210,16 @@ class Store:
             raise RuntimeError("only PostgreSQL is shared by replicas")
         return ControlConnection(self.backend.url, on_notify)
 
-    def changed_elsewhere(self) -> None:
-        """Another replica committed: wake what waits for commits, as a commit here does."""
-        for event in self._listeners:
-            event.set()
+    def changed_elsewhere(self, written: frozenset[str]) -> None:
+        """Another replica committed writes to `written`: wake what waits for them, as a
+        commit here does."""
+        self._tell(written)
+
+    def _tell(self, written: frozenset[str]) -> None:
+        for event, tables, ignored in self._listeners:
+            news = written - ignored
+            if news and (tables is None or tables & news):
+                event.set()
 
     @property
     def dialect_name(self) -> str:
@@ -244,11 +250,12 @@ class Store:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self.backend.transaction() as conn:
+            conn.written.clear()
             yield Tx(conn, self.clock)
-            if self.announce_as is not None:
-                await conn.notify(COMMIT_CHANNEL, self.announce_as)
-        for event in self._listeners:
-            event.set()
+            written = frozenset(conn.written)
+            if self.announce_as is not None and written:  # tell the other replicas what
+                await conn.notify(COMMIT_CHANNEL, f"{self.announce_as} {','.join(sorted(written))}")
+        self._tell(written)
 
     async def retrying(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         """`body` in a write transaction, run again in a fresh one when PostgreSQL rolled it
@@ -280,9 +287,17 @@ class Store:
             async with self.backend.unguarded() as conn:
                 yield Tx(conn, self.clock)
 
-    def on_commit(self, event: asyncio.Event) -> None:
-        """Set `event` after every commit (the outbox drainer waits on it)."""
-        self._listeners.append(event)
+    def on_commit(
+        self,
+        event: asyncio.Event,
+        tables: Iterable[str] | None = None,
+        ignored: Iterable[str] = (),
+    ) -> None:
+        """Set `event` after a commit that wrote something (a commit that only read is no
+        news): any table, or only one of `tables` (the outbox drainer), and never for a commit
+        that wrote only `ignored` tables (the alarm service and a conversation's state)."""
+        wanted = None if tables is None else frozenset(tables)
+        self._listeners.append((event, wanted, frozenset(ignored)))
 
 
 async def connect(location: str) -> Connection:

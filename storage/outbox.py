@@ -237,6 +237,16 @@ class OutboxRepo:
         )
         return cursor.rowcount == 1
 
+    async def mark_sent_many(self, sent: list[tuple[int, list[list[int]]]]) -> None:
+        """Mark many rows sent in one statement (a broadcast's group commit). Rows erased while
+        in flight are simply not found: use `mark_sent` where something follows a row."""
+        now = to_text(self.clock.now())
+        await self.conn.executemany(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_ids = ?,"
+            " last_error = NULL, updated_at = ? WHERE id = ?",
+            [(json.dumps(parts), now, row_id) for row_id, parts in sent],
+        )
+
     async def record_progress(self, row_id: int, parts: list[list[int]]) -> None:
         """Remember which parts of a multi-part delivery went out, so a retry skips them."""
         await self.conn.execute(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 Content = dict[str, Any]  # one outgoing message, see bot.content
@@ -78,7 +79,10 @@ def to_json(payload: Payload) -> str:
     return json.dumps(_dump(payload))
 
 
+@lru_cache(maxsize=512)
 def from_json(text: str) -> Payload:
+    """The payload a row's JSON holds. Cached by its text: a broadcast's thousands of rows carry
+    a few texts, and a Payload is frozen (its contents are only ever read once built)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -41,6 +41,7 @@ class PostgresConnection(Connection):
     def __init__(self, raw: asyncpg.Connection) -> None:
         self.raw = raw
         self._notified: set[str] = set()
+        self.written: set[str] = set()
 
     async def _execute(self, sql: str, args: tuple[object, ...]) -> Result:
         query = numbered(sql)
@@ -49,7 +50,7 @@ class PostgresConnection(Connection):
             return Result(rows, len(rows))
         return Result((), _rowcount(await self.raw.execute(query, *args)))
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+    async def _executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         batch = list(rows)
         if batch:
             await self.raw.executemany(numbered(sql), batch)

@@ -111,19 +111,33 @@ POSTGRESQL = Dialect(
 
 
 class Connection(ABC):
-    """A connection (inside a transaction, or autocommitting) as the repositories see it."""
+    """A connection (inside a transaction, or autocommitting) as the repositories see it.
+
+    `written` names the tables its statements wrote since the Store last cleared it: a commit
+    wakes only the services that read those tables (the outbox drainer, storage/db.py)."""
 
     dialect: Dialect
+    written: set[str]
 
     def execute(self, sql: str, args: Iterable[object] = ()) -> Pending:
         values = tuple(args)
+        self._note_writes(sql)
         return Pending(lambda: self._execute(sql, values))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        self._note_writes(sql)
+        await self._executemany(sql, rows)
+
+    def _note_writes(self, sql: str) -> None:
+        tables = written_tables(sql)
+        if tables:
+            self.written.update(tables)
 
     @abstractmethod
     async def _execute(self, sql: str, args: tuple[object, ...]) -> Result: ...
 
     @abstractmethod
-    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    async def _executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
 
     @abstractmethod
     async def script(self, sql: str) -> None:
@@ -139,6 +153,21 @@ class Connection(ABC):
 
 
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA)\b|\bRETURNING\b", re.IGNORECASE)
+
+
+# The table after INSERT [OR …] INTO, REPLACE INTO, UPDATE [OR …] and DELETE FROM, anywhere in a
+# statement (a WITH may come first). "DO UPDATE SET" of an upsert names no table: skipped.
+_WRITES = re.compile(
+    r"\b(?:(?:INSERT|REPLACE)(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
+    r"\s+(?!SET\b)(\w+)",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1024)
+def written_tables(sql: str) -> frozenset[str]:
+    """The tables a statement writes, lower-cased (`UPDATE outbox SET …` → {"outbox"})."""
+    return frozenset(name.lower() for name in _WRITES.findall(sql))
 
 
 @lru_cache(maxsize=1024)

@@ -24,6 +24,7 @@ class SqliteConnection(Connection):
 
     def __init__(self, raw: aiosqlite.Connection) -> None:
         self.raw = raw
+        self.written: set[str] = set()
 
     async def _execute(self, sql: str, args: tuple[object, ...]) -> Result:
         if returns_rows(sql):
@@ -32,7 +33,7 @@ class SqliteConnection(Connection):
         cursor = await self.raw.execute(sql, args)
         return Result((), cursor.rowcount)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+    async def _executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         await self.raw.executemany(sql, rows)
 
     async def script(self, sql: str) -> None:

@@ -140,14 +140,16 @@ async def test_a_run_missed_by_more_than_the_grace_is_skipped_and_logged(
 async def test_a_broadcast_interrupted_by_a_restart_skips_no_one(world: World) -> None:
     world.overrides["rate_limit_per_second"] = 0  # as fast as the emulator answers
     await world.restart_bot()
-    residents = await subscribed(world, 500)
+    # Large enough, and interrupted early enough, that the restart lands mid-broadcast however
+    # fast this machine sends (the whole of 500 once went out while the bot was stopping).
+    residents = await subscribed(world, 1000)
     world.clock.set(MONDAY_18H_UTC)
     await fire_weekly_job(world, settle=False)
     sends = lambda: len(world.emu.calls_to("sendMessage", ok=True))  # noqa: E731
-    await world.emu.wait_for(lambda: sends() >= 150, timeout=20)
+    await world.emu.wait_for(lambda: sends() >= 50, timeout=20)
     in_flight = world.porch.drainer.concurrency
     await world.stop_bot(kill_deliveries=True)
-    assert sends() < 500
+    assert sends() < 1000
     await world.start_bot()
     await world.settle()
     counts = [len(tips_received(world, user)) for user in residents]

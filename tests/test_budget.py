@@ -87,6 +87,27 @@ def test_a_pace_spends_the_whole_budget_evenly_and_never_a_second_over() -> None
     assert max(bisect.bisect_right(counted, t + 1.0) - i for i, t in enumerate(counted)) <= 30
 
 
+def test_a_paid_pace_catches_up_a_pause_of_the_event_loop_inside_the_limit() -> None:
+    """At 1,000 a second a 60 ms pause (a garbage collection) is 60 gaps: the schedule is kept,
+    the sends it owes go at once, and still no second holds more than 1,000 answers."""
+    pace = Pace(1000)
+    for n in range(500):
+        pace.spend(1, now=n * pace.gap)
+        pace.answered_at(1, now=n * pace.gap + 0.002)
+    owed_from = pace.next_free
+    resumed = owed_from + 0.060  # the loop was paused
+    pace.spend(1, now=resumed)
+    assert pace.next_free == pytest.approx(owed_from + pace.gap), "the pause was caught up"
+    caught_up = 1
+    while pace.delay(1, resumed) == 0.0:
+        pace.spend(1, now=resumed)
+        caught_up += 1
+    assert 55 <= caught_up <= 70, "the owed sends, not more"
+    assert len(pace.answered.sent) + pace.in_flight <= 1000
+    pace.spend(1, now=resumed + 1.0)  # a pause of a second is not caught up: no burst
+    assert pace.next_free == pytest.approx(resumed + 1.0 + pace.gap)
+
+
 def test_a_message_held_up_in_transit_counts_until_its_answer() -> None:
     pace = Pace(30)
     for n in range(30):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from storage import Store
 from storage.db import connect, migration_files, pending_migrations
 from storage.outbox import PRIORITY_BULK, PRIORITY_URGENT, NewDelivery
 from storage.payload import Payload
+from storage.sql import written_tables
 from storage.tips import NewTip
 from tests.postgres import Server
 
@@ -112,4 +114,73 @@ async def test_outbox_sends_a_lane_in_order_and_urgent_first(database: str) -> N
     assert [row.id for row in due] == [b1, a1]
     assert [row.id for row in busy] == [a1]
     assert a2 is not None and dup is not None and dup2 is None
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "tables"),
+    [
+        ("INSERT INTO outbox (kind) VALUES (?) ON CONFLICT DO NOTHING RETURNING id", {"outbox"}),
+        ("insert or ignore into Residents (user_id) values (?)", {"residents"}),
+        (
+            "INSERT INTO ptb_persistence (kind, key, data) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
+            {"ptb_persistence"},
+        ),
+        ("UPDATE outbox SET status = 'sent' WHERE id = ?", {"outbox"}),
+        ("DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o)", {"outbox"}),
+        ("WITH old AS (SELECT id FROM tips) DELETE FROM tip_media WHERE 1", {"tip_media"}),
+        ("SELECT * FROM outbox WHERE status = 'pending'", set()),
+    ],
+)
+def test_a_statement_names_the_tables_it_writes(sql: str, tables: set[str]) -> None:
+    assert written_tables(sql) == tables
+
+
+async def test_a_commit_wakes_only_listeners_of_the_tables_it_wrote(database: str) -> None:
+    """The drainer hears of outbox writes only; the alarm service of everything but a
+    conversation's state; a transaction that wrote nothing wakes nobody."""
+    store = Store(database)
+    await store.open()
+    outbox, alarms = asyncio.Event(), asyncio.Event()
+    store.on_commit(outbox, tables={"outbox"})
+    store.on_commit(alarms, ignored={"ptb_persistence"})
+    async with store.transaction() as tx:
+        await tx.persistence.save("conversation:report", "[1, 1]", "{}")
+    async with store.transaction() as tx:
+        await tx.outbox.pending_in_lane("chat:1", "x")
+    assert not outbox.is_set() and not alarms.is_set()
+    async with store.transaction() as tx:
+        await tx.residents.ensure(1, "en")
+    assert alarms.is_set() and not outbox.is_set()
+    alarms.clear()
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(NewDelivery("x", 1, EMPTY))
+    assert outbox.is_set() and alarms.is_set()
+    outbox.clear()
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.outbox.enqueue(NewDelivery("x", 1, EMPTY))
+            raise RuntimeError("rolled back")
+    assert not outbox.is_set()  # nothing was committed
+    await store.close()
+
+
+async def test_a_group_commit_marks_many_rows_sent_in_one_statement(database: str) -> None:
+    store = Store(database)
+    await store.open()
+    async with store.transaction() as tx:
+        ids = [await tx.outbox.enqueue(NewDelivery("x", chat, EMPTY)) for chat in (1, 2, 3)]
+    first, second, third = (row_id for row_id in ids if row_id is not None)
+    async with store.transaction() as tx:
+        await tx.outbox.mark_sent_many([(first, [[11]]), (third, [[13, 14]]), (999, [[1]])])
+    async with store.read() as tx:
+        rows = {row.id: row for row in await tx.outbox.rows()}
+    assert (rows[first].status, rows[first].message_ids, rows[first].attempts) == (
+        "sent",
+        ((11,),),
+        1,
+    )
+    assert (rows[third].status, rows[third].message_ids) == ("sent", ((13, 14),))
+    assert rows[second].status == "pending" and 999 not in rows
     await store.close()
