@@ -133,16 +133,34 @@ class Replica:
     async def _keep(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
-            try:
-                await self._look()
-            except DATABASE_ERRORS as error:
-                log.warning("replica %s: the database is out of reach (%s)", self.name, error)
-                await self._lost()
-            except Exception:
-                log.exception("replica %s: looking around failed", self.name)
+            await self._look()
 
     async def _look(self) -> None:
-        """Leadership (kept, lost or taken), leases renewed, a dead replica's updates taken."""
+        """Leases renewed and a dead replica's updates taken (first: they must not wait for a
+        slow look at leadership), then leadership kept, lost or taken. A statement of the pool
+        that fails costs a warning; only the leader's own connection failing costs the lead."""
+        try:
+            await self._keep_leases()
+        except DATABASE_ERRORS as error:
+            log.warning("replica %s: leases not renewed yet (%s)", self.name, error)
+        try:
+            await self._lead()
+        except DATABASE_ERRORS as error:
+            log.warning("replica %s: the database is out of reach (%s)", self.name, error)
+            await self._lost()
+        except Exception:
+            log.exception("replica %s: looking at the leadership failed", self.name)
+
+    async def _keep_leases(self) -> None:
+        now = self.store.clock.now().timestamp()
+        if now - self._renewed_at >= self.lease_seconds / 3:
+            async with self.store.autocommit() as tx:
+                await tx.inbox.renew(self.lease())
+                await tx.outbox.renew(self.lease(), self.holding())
+            self._renewed_at = now
+        await self.take_over(now, own=False)
+
+    async def _lead(self) -> None:
         if self._control is None:
             await self._connect()
         assert self._control is not None
@@ -155,13 +173,6 @@ class Replica:
             log.info("replica %s leads: the alarms ring here", self.name)
             if self.on_lead is not None:
                 await self.on_lead()
-        now = self.store.clock.now().timestamp()
-        if now - self._renewed_at >= self.lease_seconds / 3:
-            self._renewed_at = now
-            async with self.store.autocommit() as tx:
-                await tx.inbox.renew(self.lease())
-                await tx.outbox.renew(self.lease(), self.holding())
-        await self.take_over(now, own=False)
 
     async def take_over(self, now: float, *, own: bool) -> int:
         """Handle the updates a dead replica left (with `own`, at start: this replica's too)."""

@@ -239,3 +239,26 @@ async def test_one_leader_at_a_time_and_another_when_it_dies(world: World) -> No
     finally:
         await b.stop()
         await store_b.close()
+
+
+async def test_a_lease_renewal_that_fails_costs_a_warning_not_the_lead(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pool's statement failing (a restarting database, a full pool) is not the leader's
+    own connection failing: the alarms keep ringing here, the leases are renewed next tick."""
+    replica = world.porch.replica
+    assert replica.leader
+
+    @contextlib.asynccontextmanager
+    async def out_of_reach() -> AsyncIterator[None]:
+        raise ConnectionRefusedError("the pool is gone for a moment")
+        yield
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.porch.store, "autocommit", out_of_reach)
+        replica._renewed_at = 0.0
+        await replica._look()
+    assert replica.leader
+    assert "leases not renewed yet" in caplog.text
+    await replica._look()  # the pool is back: renewed
+    assert replica._renewed_at > 0
