@@ -209,6 +209,29 @@ async def _must_see(
     return sent if isinstance(sent, Message) else None
 
 
+async def step_to(
+    update: Update,
+    context: Context,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """A button step: the pressed message becomes the next prompt — two calls (answer, edit)
+    instead of three (answer, take the buttons off, send a new prompt). A message Telegram will
+    not edit any more (deleted, or too old) gets the prompt as a new message instead."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    await answer(query)
+    message = query.message
+    editing = query.edit_message_text(text, reply_markup=reply_markup)
+    try:
+        await _must_see(context, message.chat.id, editing, text, reply_markup)
+    except BadRequest as error:
+        log.info("step prompt not edited into %s (%s): sent anew", message.message_id, error)
+        await tidy(query.edit_message_reply_markup(None))
+        await ask(message, context, text, reply_markup)
+
+
 async def must_edit(query: CallbackQuery, context: Context, text: str) -> None:
     """Turn a message into something the person must see (a receipt): if Telegram keeps
     refusing, the text is repeated at their next message, like a lost prompt."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application
 from telegram.ext import filters as f
 
@@ -19,7 +19,7 @@ from bot import tips
 from bot.i18n import plain
 from bot.session import Session
 from bot.tips import CATEGORIES, Draft
-from handlers.common import Context, answer, ask, keyboard, pressed, said_from, tidy
+from handlers.common import Context, answer, ask, keyboard, pressed, said_from, step_to, tidy
 
 CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (
     "category",
@@ -173,19 +173,17 @@ async def on_where_text(update: Update, context: Context) -> Step:
 
 
 async def on_where_skip(update: Update, context: Context) -> Step:
-    message = await pressed(update)
-    if message is not None:
-        await _ask_media(message, context)
+    await step_to(update, context, *_media_prompt(context))
     return MEDIA
 
 
+def _media_prompt(context: Context) -> tuple[str, InlineKeyboardMarkup]:
+    return context.t("report.ask_media"), keyboard(context.lang, [[("common.skip", MEDIA_DONE)]])
+
+
 async def _ask_media(message: Message, context: Context) -> None:
-    await ask(
-        message,
-        context,
-        context.t("report.ask_media"),
-        reply_markup=keyboard(context.lang, [[("common.skip", MEDIA_DONE)]]),
-    )
+    text, markup = _media_prompt(context)
+    await ask(message, context, text, reply_markup=markup)
 
 
 async def on_media_item(update: Update, context: Context) -> Step:
@@ -210,20 +208,8 @@ async def on_media_item(update: Update, context: Context) -> Step:
 
 
 async def on_media_done(update: Update, context: Context) -> Step:
-    message = await pressed(update)
-    if message is not None:
-        await ask(
-            message,
-            context,
-            context.t("report.ask_anonymity"),
-            reply_markup=keyboard(
-                context.lang,
-                [
-                    [("report.anonymous", ANONYMOUS)],
-                    [("report.share_name", NAMED)],
-                ],
-            ),
-        )
+    rows = [[("report.anonymous", ANONYMOUS)], [("report.share_name", NAMED)]]
+    await step_to(update, context, context.t("report.ask_anonymity"), keyboard(context.lang, rows))
     return ANONYMITY
 
 
@@ -235,9 +221,8 @@ async def on_anonymity(update: Update, context: Context) -> Step:
         await answer(query, context.t("common.stale"))
         return None
     draft.anonymous = press.choice == "yes"
-    message = await pressed(update)
-    if message is not None:
-        await show_summary(message, context, draft)
+    if isinstance(query.message, Message):
+        await step_to(update, context, *_summary(query.message, context, draft))
     return CONFIRM
 
 
@@ -268,20 +253,14 @@ def summary_text(context: Context, draft: Draft, name: str | None) -> str:
     return "\n".join(lines) + "\n\n" + html.escape(preview, quote=False)
 
 
-async def show_summary(message: Message, context: Context, draft: Draft) -> None:
+def _summary(message: Message, context: Context, draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
+    """The summary (the person's own chat names them) with Send and Cancel."""
     user = message.chat
     name = tips.reporter_name(user.first_name, user.last_name, user.username)
-    await ask(
-        message,
-        context,
-        summary_text(context, draft, name),
-        reply_markup=keyboard(
-            context.lang,
-            [
-                [
-                    ("summary.send", SEND_YES),
-                    ("summary.cancel", SEND_NO),
-                ]
-            ],
-        ),
-    )
+    buttons = [[("summary.send", SEND_YES), ("summary.cancel", SEND_NO)]]
+    return summary_text(context, draft, name), keyboard(context.lang, buttons)
+
+
+async def show_summary(message: Message, context: Context, draft: Draft) -> None:
+    text, markup = _summary(message, context, draft)
+    await ask(message, context, text, reply_markup=markup)

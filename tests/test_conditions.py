@@ -28,13 +28,15 @@ REPORT = [  # (what the resident does, what they wait to see before the next ste
 
 
 def _shows(emu: BotApiEmulator, user: User, expected: str, after: int) -> Callable[[], bool]:
-    """A new bot message with the expected button, or a new or edited one with the words."""
+    """A new or edited bot message with the expected button (a button step edits the pressed
+    message into the next prompt), or with the words."""
 
     def seen() -> bool:
         for message in emu.bot_messages(user.id):
+            fresh = message.message_id > after or message.edited
             if expected.startswith("button:"):
                 data = expected.removeprefix("button:")
-                if message.message_id > after and any(d == data for _, d in message.buttons):
+                if fresh and any(d == data for _, d in message.buttons):
                     return True
             elif (message.message_id > after or message.edited) and expected in (
                 message.text or ""
