@@ -52,6 +52,7 @@ from bot.budget import not_modified
 from bot.config import Settings
 from bot.escalation import Mention, Mentions
 from bot.jobs import EditText
+from bot.tasks import cancel_and_wait
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -226,11 +227,8 @@ class AlarmClock:
             self._task = asyncio.create_task(self._follow(), name="alarms")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for state in self._states.values():
             _remove(state.job)
             state.job = state.armed_for = None

@@ -240,6 +240,7 @@ async def _post_init(app: PorchApp) -> None:
             porch.drainer.wake()  # the officer chat's queue is the leader's
 
     porch.replica.on_lead, porch.replica.on_follow = lead, alarms.stop
+    porch.replica.forget_member = porch.roster.forget
     await porch.replica.start()
     porch.bot_username = app.bot.username
     budget = app.bot.rate_limiter

@@ -42,6 +42,7 @@ from bot.outcomes import Outcomes
 from bot.replicas import Replica
 from bot.sending import markup, send_content
 from bot.surge import SurgeGate, waits_for_room
+from bot.tasks import cancel_and_wait
 from storage import DATABASE_ERRORS, Store
 from storage.models import OutboxRow
 from storage.outbox import PRIORITY_TIP
@@ -149,11 +150,8 @@ class Drainer:
             with contextlib.suppress(*DATABASE_ERRORS):
                 async with self.store.autocommit() as tx:
                     await tx.outbox.release(self.replica.name, unsent)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._inflight:
             tasks = list(self._inflight.values())
             pending = set(tasks)

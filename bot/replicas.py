@@ -33,6 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.tasks import cancel_and_wait
 from storage import DATABASE_ERRORS, Store
 from storage.db import COMMIT_CHANNEL
 from storage.inbox import INBOX_CHANNEL, InboxEntry, Lease
@@ -40,6 +41,9 @@ from storage.postgres import ControlConnection
 
 log = logging.getLogger(__name__)
 
+# What replicas LISTEN to besides the inbox and commits: an officer chat membership changed
+# (the payload is the user id); every replica forgets what it cached about that person.
+ROSTER_CHANNEL = "porchlight_roster"
 TICK = 1.0  # seconds between looks at leadership and at updates a dead replica left
 TURN_POLL = 0.5  # a chat's turn is looked at again this often even if no news came
 ALIVE_TIMEOUT = 5.0
@@ -62,6 +66,7 @@ class Replica:
         self.on_follow: Callable[[], Awaitable[None]] | None = None
         self.holding: Callable[[], list[int]] = list
         self.take: Callable[[list[InboxEntry]], Awaitable[None]] | None = None
+        self.forget_member: Callable[[int], None] = lambda _user_id: None
         self._control: ControlConnection | None = None
         self._turns = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -86,11 +91,8 @@ class Replica:
         self._task = asyncio.create_task(self._keep(), name="replica")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._step_down(quietly=True)
         if self._control is not None:
             await self._control.close()  # frees the leader's lock for the next replica
@@ -117,8 +119,17 @@ class Replica:
 
     # --- the tick -------------------------------------------------------------------------------
 
+    async def membership_changed(self, user_id: int) -> None:
+        """An officer chat membership changed here: the other replicas forget what they
+        cached of this person, so an officer who left loses every right everywhere at once."""
+        if self.shared:
+            async with self.store.autocommit() as tx:
+                await tx.conn.notify(ROSTER_CHANNEL, str(user_id))
+
     def _heard(self, channel: str, payload: str) -> None:
-        if channel == INBOX_CHANNEL:
+        if channel == ROSTER_CHANNEL and payload.lstrip("-").isdigit():
+            self.forget_member(int(payload))
+        elif channel == INBOX_CHANNEL:
             self._turns.set()
         elif channel == COMMIT_CHANNEL:
             name, _, tables = payload.rpartition(" ")
@@ -127,7 +138,7 @@ class Replica:
 
     async def _connect(self) -> None:
         control = self.store.control(self._heard)
-        await control.open([INBOX_CHANNEL, COMMIT_CHANNEL])
+        await control.open([INBOX_CHANNEL, COMMIT_CHANNEL, ROSTER_CHANNEL])
         self._control = control
 
     async def _keep(self) -> None:

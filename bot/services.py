@@ -35,6 +35,10 @@ class OfficerRoster:
             return None
         return entry[0]
 
+    def forget(self, user_id: int) -> None:
+        """Ask Telegram again next time (the membership changed on another replica)."""
+        self._known.pop(user_id, None)
+
     def remember(self, user_id: int, status: str) -> bool:
         is_member = status in OFFICER_STATUSES
         self._known[user_id] = (is_member, time.monotonic() + self.ttl)

@@ -45,6 +45,7 @@ from bot.flood_windows import (
     PEOPLE,
     GroupWindow,
 )
+from bot.tasks import cancel_and_wait
 from storage import Store
 from storage.flood import PaceBooking
 
@@ -120,10 +121,7 @@ class SharedPace:
             self.rebooked += 1
 
     async def close(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+        await cancel_and_wait(self._runner)
 
     def _batch(self) -> list[_Ask]:
         """The most urgent ask, and after it as many as one block of the pace holds."""

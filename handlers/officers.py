@@ -186,6 +186,7 @@ async def on_officer_membership(update: Update, context: Context) -> None:
         return
     member = change.new_chat_member
     context.porch.roster.remember(member.user.id, member.status)
+    await context.porch.replica.membership_changed(member.user.id)  # the other replicas too
     if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         log.info("user %s left the officer chat: officer rights revoked", member.user.id)
 

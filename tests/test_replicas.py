@@ -26,6 +26,7 @@ from storage.outbox import PRIORITY_BULK, NewDelivery
 from storage.payload import Payload
 from tests.conftest import World
 from tests.telegram.drivers import Person
+from tests.test_tip_line import file_tip
 
 pytestmark = pytest.mark.postgresql_only(reason="replicas share a PostgreSQL database")
 
@@ -262,3 +263,25 @@ async def test_a_lease_renewal_that_fails_costs_a_warning_not_the_lead(
     assert "leases not renewed yet" in caplog.text
     await replica._look()  # the pool is back: renewed
     assert replica._renewed_at > 0
+
+
+async def test_an_officer_who_leaves_loses_the_right_to_reply_on_every_replica(
+    world: World,
+) -> None:
+    """Replica A knows the sergeant as a member (cached for minutes); the membership change
+    reaches replica B; the sergeant's next reply, on A, is refused all the same."""
+    alice = world.resident("Alice")
+    officer = world.officer("Sergeant")
+    card = await file_tip(world, alice)
+    await officer.replies_to(card, text="We are looking into it.")  # A caches: a member
+    before = len(alice.inbox)
+    roster_a = world.porch.roster
+    assert roster_a.cached(officer.user.id) is True
+    async with replica_b(world):
+        await officer.leaves()  # the chat_member update is handled by B
+        await world.emu.wait_for(  # B's NOTIFY reaches A's listening connection
+            lambda: roster_a.cached(officer.user.id) is None, what="A forgets the sergeant"
+        )
+    await officer.replies_to(card, text="Actually, tell me where you live")  # on A again
+    assert len(alice.inbox) == before
+    assert "Only members of the officer chat" in (world.officer_chat.last_message().text or "")
