@@ -19,8 +19,9 @@ from datetime import datetime
 
 from bot import callbacks as cb
 from bot import content
+from bot.cards import card_content
 from bot.i18n import translate
-from bot.tips import OfficerChat, card_content
+from bot.tips import OfficerChat
 from storage import Store, Tx
 from storage.conflicts import rerun_on_conflict
 from storage.models import CLOSED, Tip

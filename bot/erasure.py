@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import blocks, desk
-from bot.tips import OfficerChat, card_content
+from bot.cards import card_content
+from bot.tips import OfficerChat
 from storage import Store
 from storage.conflicts import rerun_on_conflict
 from storage.privacy import Holdings

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bot import callbacks, content
+from bot.categories import CATEGORIES
 from bot.config import Settings
 from bot.i18n import translate
-from bot.tips import CATEGORIES
 from storage import Store
 from storage.models import Tip
 from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery

@@ -24,8 +24,9 @@ from telegram.ext import ExtBot
 
 from bot import forum
 from bot.budget import SendOptions, may_have_happened
+from bot.cards import card_delivery
 from bot.desk import CARD_EDIT
-from bot.tips import OfficerChat, card_delivery
+from bot.tips import OfficerChat
 from storage import Store, Tx
 from storage.forum_topics import CLOSED, CREATING, OPEN
 from storage.models import OutboxRow

@@ -15,9 +15,10 @@ from datetime import datetime
 from babel.dates import format_datetime
 
 from bot import callbacks, content
+from bot.cards import card_delivery
 from bot.escalation import MAX_LISTED, age_text, category_text
 from bot.i18n import N_, Html, translate
-from bot.tips import OfficerChat, card_delivery
+from bot.tips import OfficerChat
 from storage import Store
 from storage.models import AuditEntry, Tip
 from storage.outbox import PRIORITY_ANSWER, NewDelivery

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bot import content, desk
+from bot.cards import tip_priority
 from bot.content import Content
 from bot.i18n import N_, translate
-from bot.tips import OfficerChat, tip_priority
+from bot.tips import OfficerChat
 from storage import Store, Tx
 from storage.models import Resident, ThreadLink, Tip
 from storage.outbox import PRIORITY_COSMETIC, PRIORITY_NOTICE, PRIORITY_RELAY, NewDelivery

@@ -19,9 +19,10 @@ import math
 
 from bot import callbacks, content
 from bot.budget import TelegramBudget
+from bot.categories import CATEGORIES
 from bot.forum import has_topic_step
 from bot.i18n import translate
-from bot.tips import CATEGORIES, OfficerChat
+from bot.tips import OfficerChat
 from storage import Store, Tx
 from storage.models import OutboxRow, Tip
 from storage.outbox import PRIORITY_TIP, PRIORITY_URGENT, NewDelivery

@@ -16,9 +16,10 @@ from telegram.ext import filters as f
 
 from bot import callbacks as cb
 from bot import tips
+from bot.categories import CATEGORIES
 from bot.i18n import plain
 from bot.session import Session
-from bot.tips import CATEGORIES, Draft
+from bot.tips import Draft
 from handlers.common import Context, answer, ask, keyboard, pressed, said_from, step_to, tidy
 
 CATEGORY, DESCRIPTION, WHERE, MEDIA, ANONYMITY, CONFIRM = (

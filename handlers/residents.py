@@ -8,6 +8,7 @@ from telegram.ext import filters as f
 
 from bot import callbacks as cb
 from bot import desk, relay, tips
+from bot.categories import CATEGORIES
 from bot.i18n import N_, plain
 from bot.relay import Outcome
 from bot.session import Session
@@ -41,7 +42,7 @@ async def on_my_tips(update: Update, context: Context) -> None:
             t(
                 "mytips.line",
                 ref=tip.id,
-                category=plain(lang, tips.CATEGORIES[tip.category]),
+                category=plain(lang, CATEGORIES[tip.category]),
                 status=plain(lang, STATUS.get(tip.status, STATUS["new"])),
             )
         )
