@@ -75,14 +75,15 @@ class Router:
         if step == "category":
             text = translate("en", "report.ask_description")
             await chat.send_message(text)
-        elif step == "where":
-            await chat.send_message("Any photos?", reply_markup=_keys("Skip", "media"))
+        elif step == "where":  # as Porchlight: the pressed message becomes the next prompt
+            media = translate("en", "report.ask_media")
+            await query.edit_message_text(media, reply_markup=_keys("Skip", "media"))
         elif step == "media":
             anonymous = _keys("Anonymous (recommended)", "anonymous")
-            await chat.send_message("Share your name?", reply_markup=anonymous)
+            await query.edit_message_text("Share your name?", reply_markup=anonymous)
         elif step == "anonymous":
             summary = f"Your tip:\n{html.escape(self.drafts.get(user.id, ''))}"
-            await chat.send_message(summary, reply_markup=_keys("Send", "send"))
+            await query.edit_message_text(summary, reply_markup=_keys("Send", "send"))
 
     async def _send(self, update: Update, context: Context, user_id: int) -> None:
         query = update.callback_query

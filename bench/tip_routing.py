@@ -65,7 +65,8 @@ async def _step(
     emu: BotApiEmulator, people: list[Resident], act: Callable[[Resident], object], expect: Expect
 ) -> None:
     """Everyone acts at once, then wait until each one's next prompt arrived (order per resident
-    is kept because nobody acts again before their answer is there)."""
+    is kept because nobody acts again before their answer is there). A button step edits the
+    pressed message into the next prompt, so the current prompt itself may be the answer."""
     for person in people:
         act(person)
     pending = {p.index: p for p in people}
@@ -73,7 +74,7 @@ async def _step(
     while pending:
         for index, person in list(pending.items()):
             for msg in reversed(emu.bot_messages(person.user.id)):
-                if msg.message_id <= person.cursor:
+                if msg.message_id < person.cursor:
                     break
                 if expect(msg):
                     person.cursor, person.prompt = msg.message_id, msg
@@ -111,7 +112,11 @@ async def drive_to_summary(emu: BotApiEmulator, people: list[Resident]) -> None:
         lambda p: emu.user_sends(p.user, text=description(p.index)),
         has_button("Skip"),
     )
-    await _step(emu, people, _tap(emu, "Skip"), has_button("Skip"))  # where → media
+    asks_media = _plain_start("report.ask_media")
+    media = has_button("Skip")
+    await _step(  # where → media, in the same message
+        emu, people, _tap(emu, "Skip"), lambda m: media(m) and (m.text or "").startswith(asks_media)
+    )
     await _step(emu, people, _tap(emu, "Skip"), has_button("Anonymous (recommended)"))
     await _step(emu, people, _tap(emu, "Anonymous (recommended)"), has_button("Send"))
 
