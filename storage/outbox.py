@@ -27,6 +27,15 @@ PRIORITY_BULK = 100
 PRIORITY_COSMETIC = 200  # reactions: never in the way of a message
 
 
+# A lane's head: no earlier pending row in its lane (rows of one lane go one at a time, in order).
+LANE_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
+    " AND p.status = 'pending' AND p.id < o.id)"
+)
+# A row a replica may claim: nobody's, a lease run out (its replica died), or its own.
+CLAIMABLE = "(o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
+
+
 @dataclass(frozen=True)
 class NewDelivery:
     kind: str
@@ -113,16 +122,10 @@ class OutboxRepo:
     ) -> list[OutboxRow]:
         """Pending rows that may go now: the head of each lane, most urgent first (with
         `claimable_by`, only those that replica may claim: see `claim`)."""
-        free = (
-            " AND (o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
-            if claimable_by is not None
-            else ""
-        )
+        free = f" AND {CLAIMABLE}" if claimable_by is not None else ""
         async with self.conn.execute(
             f"SELECT * FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?{free}"
-            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
-            "   AND p.status = 'pending' AND p.id < o.id)"
-            " ORDER BY o.priority, o.id LIMIT ?",
+            f" AND {LANE_HEAD} ORDER BY o.priority, o.id LIMIT ?",
             (
                 now,
                 *(() if claimable_by is None else (now, claimable_by)),
@@ -143,9 +146,7 @@ class OutboxRepo:
         async with self.conn.execute(
             "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id IN ("
             " SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ?"
-            "  AND (o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
-            f" {skip} AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
-            "   AND p.status = 'pending' AND p.id < o.id)"
+            f"  AND {CLAIMABLE}{skip} AND {LANE_HEAD}"
             f" ORDER BY o.priority, o.id LIMIT ?{self.conn.dialect.skip_locked})"
             " RETURNING *",
             (
@@ -186,9 +187,7 @@ class OutboxRepo:
         async with self.conn.execute(
             "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.kind = 'tip_card'"
             " AND o.chat_id = ? AND o.priority > ? AND o.not_before <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
-            "   AND p.status = 'pending' AND p.id < o.id)"
-            " ORDER BY o.id",
+            f" AND {LANE_HEAD} ORDER BY o.id",
             (chat_id, PRIORITY_URGENT, now),
         ) as c:
             return [row for row in map(_row, await c.fetchall()) if row.lane not in busy_lanes]
@@ -198,8 +197,7 @@ class OutboxRepo:
         their lane do not count: they go when the head is done, and that wakes the drainer."""
         async with self.conn.execute(
             "SELECT min(o.not_before) FROM outbox o WHERE o.status = 'pending'"
-            " AND o.not_before > ? AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane"
-            "   AND p.status = 'pending' AND p.id < o.id)",
+            f" AND o.not_before > ? AND {LANE_HEAD}",
             (now,),
         ) as c:
             row = await c.fetchone()
