@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 RETRY = timedelta(minutes=1)  # after a run that raised
 # Tables no alarm's `due` reads: a commit that wrote only these does not wake the service.
-UNWATCHED_TABLES = frozenset({"ptb_persistence"})
+UNWATCHED_TABLES = frozenset({"ptb_persistence", "inbox"})
 # A burst of commits (a tip is several, a broadcast thousands) is one check, not one each: a
 # check costs about a millisecond of the event loop, an alarm a tenth of a second late nothing.
 CHECK_PACE = 0.1

@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 
 import handlers
-from bot import broadcasts, desk
+from bot import broadcasts, desk, i18n
 from bot.alarms import AlarmClock, telegram_editor, telegram_mentions
 from bot.budget import TelegramBudget
 from bot.commands import OFFICER_COMMANDS, RESIDENT_COMMANDS
@@ -267,6 +267,7 @@ async def _post_init(app: PorchApp) -> None:
     await porch.drainer.start()
     await set_command_menus(app, porch.settings)
     await announce(app, porch.settings, seen)
+    i18n.warm_up()
     # What start-up built (modules, handlers, the library, caches) lives as long as the process:
     # out of the collector's sight, a full collection during a broadcast pauses the loop for a
     # few milliseconds instead of tens (60-90 ms pauses cost a paid alert 5 % of its pace, and

@@ -29,6 +29,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
@@ -43,7 +44,7 @@ from bot.replicas import Replica
 from bot.sending import markup, send_content
 from bot.surge import SurgeGate, waits_for_room
 from bot.tasks import cancel_and_wait
-from storage import DATABASE_ERRORS, Store
+from storage import DATABASE_ERRORS, Store, Tx
 from storage.models import OutboxRow
 from storage.outbox import PRIORITY_TIP
 from storage.payload import Payload
@@ -55,15 +56,25 @@ COSMETIC_ATTEMPTS = 2
 # Seconds between claims while claimed rows are still waiting (under Telegram's pace a batch
 # lasts seconds): a lane whose head was recorded meanwhile gets its next row on time.
 CLAIM_AGAIN = 0.5
-# A commit that wrote only these (a conversation's state) has nothing new for the drainer.
+# A commit that wrote only these (a conversation's state, updates handled) has nothing new for
+# the drainer.
 # Any other write wakes it: waking only on outbox writes starves a surge-held card that waits
 # for a claim (see README, "Measured").
-UNWATCHED_TABLES = frozenset({"ptb_persistence"})
+UNWATCHED_TABLES = frozenset({"ptb_persistence", "inbox"})
 
 
 # A card edit renders the tip's card as it is when sent: (card message id, its content), or
 # None when the tip has no card yet (the card, when it is sent, shows the current state).
 CardRenderer = Callable[[int], Awaitable[tuple[int, Content] | None]]
+
+
+async def _due(
+    tx: Tx, *, now: float, ask: int, busy: set[str]
+) -> tuple[list[OutboxRow], float | None]:
+    """Up to `ask` due lane heads, most urgent first, and when the next backed-off row is due
+    (asked only after a short batch: then no more rows are due now). One round trip."""
+    rows = await tx.outbox.due(now, ask, busy)
+    return rows, await tx.outbox.next_wakeup(now) if len(rows) < ask else None
 
 
 def _cosmetic(payload: Payload) -> bool:
@@ -227,10 +238,7 @@ class Drainer:
             async with self.store.read() as tx:
                 wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
         else:
-            async with self.store.read() as tx:
-                rows = await tx.outbox.due(now, ask, busy)
-                # A short batch means no more rows are due now: a backed-off one may be next.
-                wakeup = await tx.outbox.next_wakeup(now) if len(rows) < ask else None
+            rows, wakeup = await self.store.run_read(partial(_due, now=now, ask=ask, busy=busy))
         if wakeup is not None:
             timeout = min(timeout, wakeup - now)
         if self.surge is not None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from telegram import Bot, Update
 
 from bot.concurrency import chat_key
 from bot.replicas import Replica
-from storage import DATABASE_ERRORS, Store
+from storage import DATABASE_ERRORS, Store, Tx
 from storage.inbox import InboxEntry
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,11 @@ class Inbox(asyncio.Queue[object]):
     async def _commit(self) -> None:
         while self._handled:
             done, self._handled = self._handled, []
-            async with self.store.autocommit() as tx:
-                await tx.inbox.mark_handled(done)
-                now = self.store.clock.now()
-                if now - self._forgotten_at >= FORGET_EVERY:
-                    self._forgotten_at = now
-                    await tx.inbox.forget_handled(now - KEEP_HANDLED)
+            now = self.store.clock.now()
+            forget_before = None
+            if now - self._forgotten_at >= FORGET_EVERY:
+                self._forgotten_at, forget_before = now, now - KEEP_HANDLED
+            await self.store.run(partial(_mark_handled, done, forget_before))
             if self.replica is not None:
                 self.replica.handled()
 
@@ -126,3 +126,10 @@ class Inbox(asyncio.Queue[object]):
         if unreadable:
             async with self.store.transaction() as tx:
                 await tx.inbox.mark_handled(unreadable)
+
+
+async def _mark_handled(done: list[int], forget_before: datetime | None, tx: Tx) -> None:
+    """Updates handled, and (once an hour) those handled long ago forgotten: one round trip."""
+    await tx.inbox.mark_handled(done)
+    if forget_before is not None:
+        await tx.inbox.forget_handled(forget_before)

@@ -13,6 +13,7 @@ import asyncio
 import html
 import logging
 from dataclasses import replace
+from functools import partial
 
 from storage import Store, Tx
 from storage.models import OutboxRow
@@ -45,14 +46,7 @@ class Outcomes:
         while self._to_record:
             batch, self._to_record = self._to_record, []
             try:
-                async with self.store.transaction() as tx:
-                    fresh = self.fresh.is_set()  # with the store held: nobody else commits
-                    plain = [(row.id, parts) for row, parts, _ in batch if _plain(row)]
-                    if plain:
-                        await tx.outbox.mark_sent_many(plain)
-                    for row, parts, _ in batch:
-                        if not _plain(row):
-                            await _record_one(tx, row, parts)
+                fresh = await self.store.run(partial(self._record_batch, batch))
                 # Rows that enqueued follow-ups (a card's media) are new work for the drainer.
                 if not fresh and not any(row.payload and row.payload.then for row, _, _ in batch):
                     self.fresh.clear()
@@ -64,6 +58,20 @@ class Outcomes:
                 for _, _, done in batch:
                     if not done.done():
                         done.set_result(None)
+
+    async def _record_batch(
+        self, batch: list[tuple[OutboxRow, list[list[int]], asyncio.Future[None]]], tx: Tx
+    ) -> bool:
+        """One group commit (nothing but statements: one round trip on SQLite). Returns whether
+        the drainer's "claim again" was set before it, with the store held: by someone else."""
+        fresh = self.fresh.is_set()
+        plain = [(row.id, parts) for row, parts, _ in batch if _plain(row)]
+        if plain:
+            await tx.outbox.mark_sent_many(plain)
+        for row, parts, _ in batch:
+            if not _plain(row):
+                await _record_one(tx, row, parts)
+        return fresh
 
     async def retry(self, row: OutboxRow, not_before: float, error: str, counts: bool) -> None:
         async with self.store.transaction() as tx:

@@ -95,7 +95,7 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
     async def _commit(self) -> None:
         while self._changes:
             changes, self._changes = self._changes, {}
-            await self.store.retrying(functools.partial(_write, sorted(changes.items())))
+            await self.store.run(functools.partial(_write, sorted(changes.items())))
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None

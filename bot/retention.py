@@ -83,14 +83,14 @@ async def run_retention(store: Store, settings: Settings) -> Retained | None:
             tip_ids = await tx.privacy.closed_before(now - timedelta(days=days), TIP_BATCH)
         if not tip_ids:
             break
-        await store.retrying(partial(_detach, tip_ids=tip_ids, days=days))
+        await store.run(partial(_detach, tip_ids=tip_ids, days=days))
         detached += len(tip_ids)
         await asyncio.sleep(0)  # others waiting for the writer go first
     while True:
         async with store.read() as tx:
             if not await tx.privacy.any_delivered(now - DELIVERED_KEEP):
                 break
-        deleted += await store.retrying(partial(_forget_delivered, before=now - DELIVERED_KEEP))
+        deleted += await store.run(partial(_forget_delivered, before=now - DELIVERED_KEEP))
         await asyncio.sleep(0)
     if detached or deleted:
         async with store.transaction() as tx:

@@ -15,7 +15,7 @@ from bot.blocks import Blocked
 from bot.cards import card_delivery
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import translate
-from storage import Store
+from storage import Store, Tx
 from storage.models import MediaItem, Tip
 from storage.outbox import PRIORITY_ANSWER
 from storage.tips import NewTip
@@ -126,7 +126,8 @@ async def file_tip(
     `resident_message_id` (the resident's receipt) joins the tip's thread, so replying to it
     adds to the tip.
     """
-    async with store.transaction() as tx:
+
+    async def in_one_go(tx: Tx) -> Filed:  # nothing but statements: one round trip
         existing = await tx.tips.get_by_source_key(draft.key)
         if existing is not None:
             return Filed(existing, False)
@@ -167,7 +168,9 @@ async def file_tip(
         await tx.audit(
             "tip.filed", actor_id=None, tip_id=tip.id, detail="urgent" if tip.urgent else ""
         )
-    return Filed(tip, created)
+        return Filed(tip, created)
+
+    return await store.run(in_one_go)
 
 
 async def of_resident(store: Store, resident_id: int) -> list[Tip]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -257,10 +257,17 @@ class Store:
                 await conn.notify(COMMIT_CHANNEL, f"{self.announce_as} {','.join(sorted(written))}")
         self._tell(written)
 
-    async def retrying(self, body: Callable[[Tx], Awaitable[T]]) -> T:
-        """`body` in a write transaction, run again in a fresh one when PostgreSQL rolled it
-        back to break a deadlock (storage/conflicts.py): `body` must do nothing but its
-        statements, since a rolled-back attempt has to leave no trace."""
+    async def run(self, body: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
+        """`body` as one write transaction, for the hot paths. `body` must do nothing but its
+        statements (awaiting anything else is an error): on SQLite it runs whole on aiosqlite's
+        thread, one round trip instead of one per statement (storage/sqlite.py); on PostgreSQL
+        it is run again in a fresh transaction when the server rolled it back to break a
+        deadlock (storage/conflicts.py), so a rolled-back attempt must leave no trace."""
+        if isinstance(self.backend, SqliteBackend):
+            clock = self.clock
+            value, written = await self.backend.run(lambda conn: body(Tx(conn, clock)), write=True)
+            self._tell(written)
+            return value
 
         async def attempt() -> T:
             async with self.transaction() as tx:
@@ -268,6 +275,16 @@ class Store:
 
         named = getattr(body, "func", body)  # a functools.partial names its function
         return await rerun(attempt, getattr(named, "__qualname__", "a transaction"))
+
+    async def run_read(self, body: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
+        """`body` as reads that see one state of the database, in one round trip on SQLite
+        (see `run`; the same rule: nothing but its statements)."""
+        if isinstance(self.backend, SqliteBackend):
+            clock = self.clock
+            value, _ = await self.backend.run(lambda conn: body(Tx(conn, clock)), write=False)
+            return value
+        async with self.read() as tx:
+            return await body(tx)
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:

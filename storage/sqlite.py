@@ -3,18 +3,28 @@
 aiosqlite runs the connection on its own thread, and an asyncio lock makes each transaction
 (and each read) see a consistent database. Write transactions start with BEGIN IMMEDIATE so they
 never fail half-way with "database is locked".
+
+Each statement awaited from the event loop is a round trip to that thread (80-90 µs of CPU and
+two thread switches; the statement itself costs 1-9 µs). `run()` takes the other road for the
+hot paths: the whole transaction, its BEGIN and COMMIT included, goes to the thread as one call
+and its statements run there directly (`OnThread`), one round trip instead of one per statement.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.sql import SQLITE, Connection, Result, returns_rows
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -41,6 +51,68 @@ class SqliteConnection(Connection):
 
     async def close(self) -> None:
         await self.raw.close()
+
+
+class OnThread(Connection):
+    """The same connection seen from aiosqlite's own thread, inside `SqliteBackend.run`:
+    statements run at once, so a body awaiting only them never suspends."""
+
+    dialect = SQLITE
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+        self.written: set[str] = set()
+
+    async def _execute(self, sql: str, args: tuple[object, ...]) -> Result:
+        cursor = self.raw.execute(sql, args)
+        if returns_rows(sql):
+            rows = cursor.fetchall()
+            return Result(rows, len(rows))
+        return Result((), cursor.rowcount)
+
+    async def _executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        self.raw.executemany(sql, rows)
+
+    async def script(self, sql: str) -> None:
+        self.raw.executescript(sql)
+
+    async def close(self) -> None:
+        raise RuntimeError("the Store's connection is closed by the Store")
+
+
+class AwaitedElsewhere(RuntimeError):
+    """A body given to `run()` awaited something that is not one of its statements."""
+
+
+def finish(body: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (its awaits are `OnThread` statements) to its end,
+    without an event loop: this is what lets a transaction's body run on aiosqlite's thread."""
+    try:
+        body.send(None)
+    except StopIteration as done:
+        return done.value
+    body.close()
+    raise AwaitedElsewhere(
+        "a storage body may await only its own statements (it runs on the database's thread)"
+    )
+
+
+def _in_one_go(
+    body: Callable[[Connection], Coroutine[Any, Any, T]], write: bool, raw: sqlite3.Connection
+) -> tuple[T, frozenset[str]]:
+    """On aiosqlite's thread: BEGIN, the body's statements, COMMIT (ROLLBACK when it raised)."""
+    conn = OnThread(raw)
+    if write:
+        raw.execute("BEGIN IMMEDIATE")
+    try:
+        value = finish(body(conn))
+        if write:
+            raw.execute("COMMIT")
+    except BaseException:
+        if write and raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    return value, frozenset(conn.written)
 
 
 async def connect(path: str) -> SqliteConnection:
@@ -94,6 +166,20 @@ class SqliteBackend:
                 await conn.raw.execute("ROLLBACK")
                 raise
             await conn.raw.execute("COMMIT")
+
+    async def run(
+        self, body: Callable[[Connection], Coroutine[Any, Any, T]], *, write: bool
+    ) -> tuple[T, frozenset[str]]:
+        """`body` in one round trip to aiosqlite's thread (a write transaction, or reads):
+        its value and the tables it wrote. aiosqlite has no public call for "run this on your
+        thread"; `_execute` is the queue every one of its own calls goes through, the same
+        since its first releases (pyproject pins the range; tests/test_one_hop.py checks it)."""
+        async with self._lock:
+            raw = self.conn.raw
+            result: tuple[T, frozenset[str]] = await raw._execute(
+                partial(_in_one_go, body, write, raw._conn)
+            )
+            return result
 
     @asynccontextmanager
     async def unguarded(self) -> AsyncIterator[Connection]:

@@ -55,7 +55,7 @@ async def test_two_transactions_locking_two_rows_in_opposite_orders_both_land(
 
         return body
 
-    done = await asyncio.gather(store.retrying(bump_both(1, 2)), store.retrying(bump_both(2, 1)))
+    done = await asyncio.gather(store.run(bump_both(1, 2)), store.run(bump_both(2, 1)))
     assert sorted(done) == [1, 2]  # neither caller saw the deadlock
     assert sorted(attempts.values()) == [1, 2]  # the victim ran once more, the winner once
     assert await counts(store) == [(1, 2), (2, 2)]  # the rolled-back attempt left nothing
@@ -109,7 +109,7 @@ async def test_a_transaction_that_keeps_losing_gives_up_and_others_are_never_rer
 
     calls = 0
     with pytest.raises(ValueError):
-        await store.retrying(broken)
+        await store.run(broken)
     assert calls == 1
 
 
