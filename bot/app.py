@@ -37,7 +37,7 @@ from bot.concurrency import PerChatUpdateProcessor, chat_key
 from bot.config import SUPPORTED_LANGUAGES, Settings
 from bot.delivery import Drainer
 from bot.forum_sending import ForumTopics
-from bot.http import make_request
+from bot.http import RawUpdates, make_request
 from bot.i18n import plain
 from bot.inbox import Inbox
 from bot.persistence import SqlitePersistence
@@ -93,7 +93,9 @@ def build_application(
         .concurrent_updates(processor)
         # The outbox's sends in flight, the 8 chats' answers and the alarms' edits at once.
         .request(make_request(settings.http_backend, pool_size=in_flight(settings) + 32))
-        .get_updates_request(make_request(settings.http_backend, pool_size=2))
+        .get_updates_request(
+            RawUpdates(make_request(settings.http_backend, pool_size=2), inbox.received)
+        )
         .rate_limiter(telegram_budget(settings, budget_clock, store))
         .post_init(_post_init)
         .post_stop(_post_stop)

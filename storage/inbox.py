@@ -60,6 +60,20 @@ class InboxRepo:
         )
         return cursor.rowcount == 1
 
+    async def add_received(self, updates: list[tuple[int, str]]) -> set[int]:
+        """Keep updates received together, each its JSON text as Telegram sent it: the ids
+        that were new (the others are here already, pending or handled)."""
+        received_at, new = to_text(self.clock.now()), set()
+        for update_id, text in updates:
+            cursor = await self.conn.execute(
+                "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (update_id, text, received_at),
+            )
+            if cursor.rowcount == 1:
+                new.add(update_id)
+        return new
+
     async def earlier_pending(self, chat_id: int, update_id: int) -> bool:
         """Whether an earlier update of the chat is still to be handled (its turn first)."""
         async with self.conn.execute(

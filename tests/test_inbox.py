@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from telegram import Update
 
+from bot import inbox
 from storage import Store
 from tests.conftest import World
 from tests.telegram.emulator import BotApiEmulator
@@ -197,3 +199,59 @@ async def test_a_send_handled_again_after_a_crash_files_once_and_says_nothing_we
     assert [m for m in world.officer_chat.messages() if m.text and "#2" in m.text] == []
     assert card.text and "#1" in card.text
     assert await pending_in_inbox(world) == []
+
+
+async def stored_payloads(world: World) -> dict[int, Any]:
+    async with world.porch.store.read() as tx:
+        return {entry.update_id: entry.payload for entry in await tx.inbox.pending()}
+
+
+async def test_updates_polled_together_are_all_stored_as_telegram_sent_them_then_each_handled_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty residents write while the bot restarts: one getUpdates brings them all, stored in
+    one transaction (bot/inbox.py). Before the first answer goes out, every one is in the inbox
+    as Telegram sent it; each is answered once, and the inbox is empty afterwards."""
+    batches: list[int] = []
+    run = Store.run
+
+    async def counted(store: Store, body: Any) -> Any:
+        if getattr(body, "func", None) is inbox._add_received:
+            batches.append(len(body.args[0]))
+        return await run(store, body)
+
+    monkeypatch.setattr(Store, "run", counted)
+    residents = [world.resident(f"Resident{i}") for i in range(30)]
+    await world.stop_bot()
+    for resident in residents:
+        await resident.says("/help")
+    sent = {update["update_id"]: update for update in world.emu.updates_log[-30:]}
+
+    with world.emu.hold("sendMessage") as answers:
+        await world.start_bot()
+        await answers.wait_for_request()
+        stored = await stored_payloads(world)
+    await world.settle()
+
+    if world.porch.store.shared:  # replicas store each update on its own, PTB's encoding
+        assert set(stored) <= set(sent)
+    else:
+        assert stored == sent
+
+    assert [len(helps_received(r)) for r in residents] == [1] * 30
+    assert await pending_in_inbox(world) == []
+    # Several replicas store each update with its chat and lease, one by one (PostgreSQL).
+    assert batches == ([] if world.porch.store.shared else [30])
+
+
+async def test_a_batch_stored_twice_keeps_each_update_once(database: str) -> None:
+    store = Store(database)
+    await store.open()
+    first = [(11, json.dumps({"update_id": 11})), (12, json.dumps({"update_id": 12}))]
+    async with store.transaction() as tx:
+        assert await tx.inbox.add_received(first) == {11, 12}
+        await tx.inbox.mark_handled([11])
+        again = [*first, (13, json.dumps({"update_id": 13}))]
+        assert await tx.inbox.add_received(again) == {13}, "pending or handled: not new"
+        assert [e.update_id for e in await tx.inbox.pending()] == [12, 13]
+    await store.close()
