@@ -67,8 +67,8 @@ def build_application(
     """`clock` is storage's wall clock, `budget_clock` the flood budget's (tests move both)."""
     store = Store(settings.database, clock, pool_size=settings.database_pool_size)
     replica = Replica(store, settings.replica, settings.lease_seconds)
-    inbox = Inbox(store, replica)
     persistence = SqlitePersistence(store)
+    inbox = Inbox(store, replica, persistence)
     # 8 chats at a time: more only queues requests in httpx's pool (measured in bench/).
     processor = PerChatUpdateProcessor(
         8,
@@ -118,9 +118,11 @@ def build_application(
 
 async def after_update(app: PorchApp, inbox: Inbox, officer_chat_id: int, update: object) -> None:
     """After every handler ran (ApplicationHandlerStop included, and after PTB marked whose
-    data changed): the person's draft and step are committed, then the update is handled."""
-    if handlers.worth_flushing(update, officer_chat_id):
-        await app.update_persistence()
+    data changed): the person's draft and step are committed in the transaction that marks the
+    update handled, so a crash keeps both or neither (the update is then handled again)."""
+    if handlers.worth_flushing(update, officer_chat_id) and inbox.persistence is not None:
+        with inbox.persistence.riding():  # queued here, committed with the update's mark
+            await app.update_persistence()
     await inbox.handled(update)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from telegram import Bot, Update
 
 from bot.concurrency import chat_key
+from bot.persistence import Changes, SqlitePersistence, write_changes
 from bot.replicas import Replica
 from storage import DATABASE_ERRORS, Store, Tx
 from storage.inbox import InboxEntry
@@ -37,10 +38,17 @@ class Inbox(asyncio.Queue[object]):
     """PTB's update queue, backed by the `inbox` table. With several replicas (bot.replicas)
     each update is stored with its chat and a lease in this replica's name."""
 
-    def __init__(self, store: Store, replica: Replica | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        replica: Replica | None = None,
+        persistence: SqlitePersistence | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.replica = replica
+        # Drafts and steps changed by the updates being marked handled ride in the same commit.
+        self.persistence = persistence
         self.bot: Bot | None = None
         self._handled: list[int] = []
         self._committer: asyncio.Task[None] | None = None
@@ -125,7 +133,13 @@ class Inbox(asyncio.Queue[object]):
             forget_before = None
             if now - self._forgotten_at >= FORGET_EVERY:
                 self._forgotten_at, forget_before = now, now - KEEP_HANDLED
-            await self.store.run(partial(_mark_handled, done, forget_before))
+            changes = self.persistence.take() if self.persistence is not None else []
+            try:
+                await self.store.run(partial(_mark_handled, done, forget_before, changes))
+            except BaseException:
+                if self.persistence is not None:
+                    self.persistence.give_back(changes)
+                raise
             if self.replica is not None:
                 self.replica.handled()
 
@@ -167,8 +181,12 @@ class Inbox(asyncio.Queue[object]):
                 await tx.inbox.mark_handled(unreadable)
 
 
-async def _mark_handled(done: list[int], forget_before: datetime | None, tx: Tx) -> None:
-    """Updates handled, and (once an hour) those handled long ago forgotten: one round trip."""
+async def _mark_handled(
+    done: list[int], forget_before: datetime | None, changes: Changes, tx: Tx
+) -> None:
+    """Updates handled with the drafts and steps they changed, and (once an hour) those handled
+    long ago forgotten: one transaction, one round trip."""
+    await write_changes(changes, tx)
     await tx.inbox.mark_handled(done)
     if forget_before is not None:
         await tx.inbox.forget_handled(forget_before)

@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -27,6 +30,12 @@ from bot.session import Session
 from storage import Store, Tx
 
 USER_DATA = "user_data"
+
+Changes = list[tuple[tuple[str, str], tuple[str | None, int | None]]]
+
+# Set while the update processor flushes after an update (bot/app.py): the changes are only
+# queued, and committed in the same transaction that marks the update handled (bot/inbox.py).
+_RIDING: ContextVar[bool] = ContextVar("porchlight_persistence_riding", default=False)
 
 
 class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]):
@@ -84,18 +93,39 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
         if update_id > self._versions.get(user_id, 0):
             self._versions[user_id] = update_id
 
+    @contextmanager
+    def riding(self) -> Iterator[None]:
+        """Changes made inside (PTB's flush after an update) are queued, not committed: the
+        caller commits them with its own write (`take`), one transaction instead of two."""
+        token = _RIDING.set(True)
+        try:
+            yield
+        finally:
+            _RIDING.reset(token)
+
+    def take(self) -> Changes:
+        """The queued changes, in key order, for the caller's transaction (`write_changes`)."""
+        changes, self._changes = sorted(self._changes.items()), {}
+        return changes
+
+    def give_back(self, changes: Changes) -> None:
+        """Changes whose transaction failed: queued again, unless changed again meanwhile."""
+        for row, change in changes:
+            self._changes.setdefault(row, change)
+
     async def _change(self, row: tuple[str, str], data: str | None, version: int | None) -> None:
         """Queue a write (None deletes; a `version` None deletes whatever is there) and wait
-        until it is committed."""
+        until it is committed (riding along: queue it only)."""
         self._changes[row] = (data, version)
+        if _RIDING.get():
+            return
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit(), name="persistence-commit")
         await asyncio.shield(self._committer)
 
     async def _commit(self) -> None:
         while self._changes:
-            changes, self._changes = self._changes, {}
-            await self.store.run(functools.partial(_write, sorted(changes.items())))
+            await self.store.run(functools.partial(write_changes, self.take()))
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -166,9 +196,7 @@ class SqlitePersistence(BasePersistence[Session, dict[str, Any], dict[str, Any]]
             await self._committer
 
 
-async def _write(
-    changes: list[tuple[tuple[str, str], tuple[str | None, int | None]]], tx: Tx
-) -> None:
+async def write_changes(changes: Changes, tx: Tx) -> None:
     """One batch of drafts and steps, in key order: replicas writing overlapping batches then
     lock their rows in the same order and never deadlock (a deadlock is re-run all the same)."""
     for (kind, key), (data, version) in changes:

@@ -255,3 +255,29 @@ async def test_a_batch_stored_twice_keeps_each_update_once(database: str) -> Non
         assert await tx.inbox.add_received(again) == {13}, "pending or handled: not new"
         assert [e.update_id for e in await tx.inbox.pending()] == [12, 13]
     await store.close()
+
+
+async def test_a_report_step_commits_the_draft_with_the_update_marked_handled(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash keeps both or neither: the draft and conversation step a resident's /report
+    changed are written in the very transaction that marks the update handled (a crash before
+    it handles the update again), never in a transaction of their own."""
+    transactions: list[tuple[str, tuple[Any, ...]]] = []
+    run = Store.run
+
+    async def spied(store: Store, body: Any) -> Any:
+        function = getattr(body, "func", body)
+        transactions.append((function.__name__, getattr(body, "args", ())))
+        return await run(store, body)
+
+    alice = world.resident("Alice")
+    monkeypatch.setattr(Store, "run", spied)
+    await alice.says("/report")
+    await world.settle()
+
+    marks = [args for name, args in transactions if name == "_mark_handled"]
+    rode_along = [key for done, _, changes in marks for (_, key), _ in changes]
+    assert str(alice.id) in rode_along, "the draft rode with the mark"
+    assert any(str(alice.id) in key and "[" in key for key in rode_along), "and the step"
+    assert "write_changes" not in [name for name, _ in transactions]
