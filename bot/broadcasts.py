@@ -104,19 +104,27 @@ async def run_weekly(store: Store, settings: Settings, fire: datetime) -> Broadc
     """The weekly safety advice for the week of `fire`, once: a second call for the same week (a
     restart, a second replica, a clock jump) finds the key taken and sends nothing."""
     key = week_key(fire, settings.zone)
-    async with store.transaction() as tx:
+
+    async def in_one_go(tx: Tx) -> tuple[Advice | None, Broadcast | None, int]:
+        """Thousands of rows, one round trip: nothing but statements (Store.run)."""
         advice = await tx.library.next_in_rotation()
         if advice is None:
-            log.warning("weekly broadcast %s skipped: the safety-advice library is empty", key)
-            return None
+            return None, None, 0
         broadcast = await tx.broadcasts.create(key, "weekly", advice_id=advice.id)
         if broadcast is None:
-            log.info("weekly broadcast %s already ran", key)
-            return None
+            return advice, None, 0
         await tx.library.mark_broadcast(advice.id)
         texts = {lang: advice_html(advice, lang, weekly=True) for lang in SUPPORTED_LANGUAGES}
         count = await fan_out(tx, broadcast, await recipients(tx, "safety"), texts)
-    log.info("weekly broadcast %s: advice %s to %d recipient(s)", key, advice.key, count)
+        return advice, broadcast, count
+
+    advice, broadcast, count = await store.run(in_one_go)
+    if advice is None:
+        log.warning("weekly broadcast %s skipped: the safety-advice library is empty", key)
+    elif broadcast is None:
+        log.info("weekly broadcast %s already ran", key)
+    else:
+        log.info("weekly broadcast %s: advice %s to %d recipient(s)", key, advice.key, count)
     return broadcast
 
 
@@ -212,7 +220,9 @@ async def send_officer_broadcast(
     kept on each row, so a restart or a changed setting never changes what was confirmed.
     """
     paid = paid and kind == "alert"
-    async with store.transaction() as tx:
+
+    async def in_one_go(tx: Tx) -> Broadcast | None:
+        """Thousands of rows, one round trip: nothing but statements (Store.run)."""
         broadcast = await tx.broadcasts.create(
             key, kind, created_by=officer_id, text=text, photo_file_id=photo_file_id
         )
@@ -253,7 +263,10 @@ async def send_officer_broadcast(
                 )
             )
         await tx.broadcasts.set_recipients(broadcast.id, len(targets))
-    return await _reload(store, broadcast.id)
+        return broadcast
+
+    broadcast = await store.run(in_one_go)
+    return None if broadcast is None else await _reload(store, broadcast.id)
 
 
 async def _reload(store: Store, broadcast_id: int) -> Broadcast | None:
