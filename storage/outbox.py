@@ -132,8 +132,9 @@ class OutboxRepo:
                 limit + len(busy_lanes),
             ),
         ) as c:
-            rows = [_row(r) for r in await c.fetchall()]
-        return [r for r in rows if r.lane not in busy_lanes][:limit]
+            found = await c.fetchall()
+        # Rows of busy lanes are read to be skipped: only the rows kept are decoded.
+        return [_row(r) for r in found if r["lane"] not in busy_lanes][:limit]
 
     async def claim(
         self, lease: Lease, now: float, limit: int, busy_lanes: set[str], *, skip_chat: int | None
@@ -159,8 +160,8 @@ class OutboxRepo:
                 limit + len(busy_lanes),
             ),
         ) as c:
-            rows = sorted(map(_row, await c.fetchall()), key=lambda r: (r.priority, r.id))
-        return [r for r in rows if r.lane not in busy_lanes][:limit]
+            found = sorted(await c.fetchall(), key=lambda r: (r["priority"], r["id"]))
+        return [_row(r) for r in found if r["lane"] not in busy_lanes][:limit]
 
     async def renew(self, lease: Lease, row_ids: list[int]) -> None:
         """Extend the lease of rows this replica still means to send."""
