@@ -218,8 +218,8 @@ class Drainer:
 
     async def _claim(self, now: float) -> float:
         """Read the most urgent due lane heads into `_claimed` (a batch: a few rounds of the
-        sends in flight), so a finished send is followed at once, without waiting for the database while
-        the recorder holds it. Returns how long the drainer may sleep."""
+        sends in flight), so a finished send is followed at once, without waiting for the
+        database while the recorder holds it. Returns how long the drainer may sleep."""
         self._fresh.clear()
         self._refill = False
         self._claimed_at = time.monotonic()

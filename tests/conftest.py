@@ -300,6 +300,18 @@ async def database(postgres_server: Server | None, tmp_path: Path) -> AsyncItera
 
 
 @pytest.fixture
+async def store(database: str) -> AsyncIterator[Store]:
+    """A bare Store with a `counters` table (rows 1 and 2 at 0): transactions' own stories."""
+    opened = Store(database)
+    await opened.open()
+    async with opened.transaction() as tx:
+        await tx.conn.execute("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        await tx.conn.execute("INSERT INTO counters VALUES (1, 0), (2, 0)")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
 async def world(emulator: BotApiEmulator, database: str) -> AsyncIterator[World]:
     async with running(World(emulator, database)) as started:
         yield started

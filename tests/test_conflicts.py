@@ -4,7 +4,7 @@ again, whole, and both writers' work lands once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -13,17 +13,6 @@ from storage import Store, Tx
 from storage.conflicts import ATTEMPTS, rerun_on_conflict
 
 pytestmark = pytest.mark.timeout(20)
-
-
-@pytest.fixture
-async def store(database: str) -> AsyncIterator[Store]:
-    opened = Store(database)
-    await opened.open()
-    async with opened.transaction() as tx:
-        await tx.conn.execute("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
-        await tx.conn.execute("INSERT INTO counters VALUES (1, 0), (2, 0)")
-    yield opened
-    await opened.close()
 
 
 async def counts(store: Store) -> list[tuple[int, int]]:

@@ -4,7 +4,6 @@ thread; whatever the backend, it commits whole or not at all, and wakes who read
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiosqlite
 import pytest
@@ -13,17 +12,6 @@ from storage import Store, Tx
 from storage.sqlite import AwaitedElsewhere
 
 pytestmark = pytest.mark.timeout(20)
-
-
-@pytest.fixture
-async def store(database: str) -> AsyncIterator[Store]:
-    opened = Store(database)
-    await opened.open()
-    async with opened.transaction() as tx:
-        await tx.conn.execute("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
-        await tx.conn.execute("INSERT INTO counters VALUES (1, 0)")
-    yield opened
-    await opened.close()
 
 
 async def count(tx: Tx) -> int:
