@@ -71,8 +71,15 @@ def _row(row: Row) -> OutboxRow:
         attempts=row["attempts"],
         not_before=row["not_before"],
         last_error=row["last_error"],
-        message_ids=tuple(tuple(part) for part in json.loads(row["message_ids"] or "[]")),
+        message_ids=_message_ids(row["message_ids"]),
     )
+
+
+def _message_ids(text: str | None) -> tuple[tuple[int, ...], ...]:
+    """The parts of a delivery already sent; none for nearly every row a claim reads."""
+    if not text or text == "[]":
+        return ()
+    return tuple(tuple(part) for part in json.loads(text))
 
 
 class OutboxRepo:
