@@ -277,18 +277,23 @@ async def test_a_surge_of_tips_the_officer_chat_still_answers_officers_first(
     asked = await dana.says("/help")
     answer = officers.last_message()
     assert answer.reply_to_message_id == asked.message_id, "answered before queued cards"
-    # A minute later there is room again: everything still waiting comes as one list.
+    # A minute later there is room again: everything still waiting comes as one list. (Tips
+    # filed while the first cards went out may already have been listed, when more waited
+    # than fitted at that moment: each tip is shown once, as a card or as a list's line.)
     await world.advance(61)
     await world.settle()
     listing = officers.last_message()
-    waiting = [
-        ref for ref in ordinary if f"Tip #{ref}" not in " ".join(m.text or "" for m in cards)
-    ]
     assert "new tips are waiting" in (listing.text or "")
-    assert all(f"#{ref}" in (listing.text or "") for ref in waiting)
-    assert (
-        len([m for m in officers.bot_messages() if "new tips are waiting" in (m.text or "")]) == 1
-    )
+    lists = [
+        m.text or "" for m in officers.bot_messages() if "new tips are waiting" in (m.text or "")
+    ]
+    assert len(lists) <= 2
+    shown = " ".join(m.text or "" for m in cards)
+    waiting = [ref for ref in ordinary if f"Tip #{ref} " not in shown]
+    assert waiting, "some tips waited for room"
+    assert [sum(text.count(f"#{ref} · ") for text in lists) for ref in waiting] == [1] * len(
+        waiting
+    ), "every tip that waited is listed, once"
     # An officer opens one: its full card comes at once, ahead of anything queued.
     opened = waiting[0]
     await dana.taps(f"Open #{opened}")
