@@ -62,6 +62,8 @@ CLAIMED_SHARED = 2
 # Seconds between claims while claimed rows are still waiting (under Telegram's pace a batch
 # lasts seconds): a lane whose head was recorded meanwhile gets its next row on time.
 CLAIM_AGAIN = 0.5
+# Seconds before a claim that failed (a database locked, gone or deadlocked) is tried again.
+CLAIM_RETRY = 1.0
 # A commit that wrote only these (a conversation's state, updates handled) has nothing new for
 # the drainer.
 # Any other write wakes it: waking only on outbox writes starves a surge-held card that waits
@@ -121,6 +123,7 @@ class Drainer:
         self.concurrency = concurrency
         self.retry_base = retry_base
         self.max_attempts = max_attempts
+        self.claim_retry = CLAIM_RETRY
         self._wake = asyncio.Event()
         # Rows sending or waiting for their record: a row holds its slot (and its lane) until
         # the record is committed, so a crash can send again at most `concurrency` rows.
@@ -200,7 +203,11 @@ class Drainer:
             if now < self._paused_until:
                 timeout = self._paused_until - now
             elif self._fresh.is_set() or self._refill or self._claim_is_old():
-                timeout = min(timeout, await self._claim(now))
+                try:
+                    timeout = min(timeout, await self._claim(now))
+                except Exception:  # a database refusing one claim must not stop every send
+                    log.exception("outbox claim failed; looking again in %.1fs", self.claim_retry)
+                    timeout, self._refill = self.claim_retry, True
             self._fill()
             if self._claimed:
                 # A lane whose head was recorded meanwhile may have its next row due by now.

@@ -136,7 +136,10 @@ class SurgeGate:
         return admitted
 
     async def _list(self, waiting: list[OutboxRow]) -> None:
-        async with self.store.transaction() as tx:
+        """The waiting cards become lists (Store.run: one round trip, and run again whole if
+        PostgreSQL picks it as a deadlock's victim beside the tips being filed)."""
+
+        async def in_one_go(tx: Tx) -> None:
             for start in range(0, len(waiting), MAX_PER_LIST):
                 batch = waiting[start : start + MAX_PER_LIST]
                 tips = await _tips_of(tx, batch)
@@ -146,6 +149,8 @@ class SurgeGate:
                     await tx.outbox.mark_final(
                         row.id, "listed", "listed: the officer chat was busy"
                     )
+
+        await self.store.run(in_one_go)
         log.info("officer chat busy: %d waiting cards listed in one message", len(waiting))
 
 

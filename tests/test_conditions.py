@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
 from bot import tips
 from bot.tips import Draft
+from storage.outbox import OutboxRepo
 from tests.conftest import World
 from tests.telegram.emulator import BotApiEmulator, EmuMessage, User
 from tests.test_broadcasts import MONDAY_18H_UTC, fire_weekly_job, subscribed, tips_received
@@ -382,3 +385,37 @@ async def test_an_officers_lost_prompt_is_repeated_and_the_broadcast_goes_on(
     assert prompt.reply_to_message_id is not None
     await dana.replies_to(prompt, "Water main burst on Elm St: avoid the area")
     assert "Alert" in " ".join(label for label, _ in world.officer_chat.last_message().buttons)
+
+
+async def test_a_database_that_refuses_a_claim_once_delays_the_card_but_loses_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outbox's claim meets a locked (or lost) database once: the drainer says so and
+    looks again, and the resident's tip still reaches the officers, once."""
+    refusals = 0
+    due, claim = OutboxRepo.due, OutboxRepo.claim
+
+    def refuse_once(real: Any) -> Any:
+        async def read(self: OutboxRepo, *args: Any, **kwargs: Any) -> Any:
+            nonlocal refusals
+            if refusals == 0:
+                refusals += 1
+                raise sqlite3.OperationalError("database is locked")
+            return await real(self, *args, **kwargs)
+
+        return read
+
+    drainer = world.porch.drainer
+    assert drainer is not None
+    drainer.claim_retry = 0.05  # the story's time, not the second a real bot waits
+    monkeypatch.setattr(OutboxRepo, "due", refuse_once(due))
+    monkeypatch.setattr(OutboxRepo, "claim", refuse_once(claim))
+    alice = world.emu.add_user("Alice")
+    await patient_resident_files_a_tip(world.emu, alice)
+    await world.settle()
+
+    assert refusals == 1
+    assert "outbox claim failed" in caplog.text
+    cards = [m for m in world.officer_chat.bot_messages() if "White van" in (m.text or "")]
+    assert len(cards) == 1
+    assert any("your tip is" in (m.text or "") for m in world.emu.bot_messages(alice.id))
