@@ -20,8 +20,9 @@ from pathlib import Path
 import asyncpg
 
 from storage import Store
+from tests.conftest import seed_subscribers
 from tests.postgres import Server, start_server
-from tests.telegram.emulator import BotApiEmulator, EmuMessage, User
+from tests.telegram.emulator import BotApiEmulator, EmuMessage
 from tests.telegram.replicas import Replicas
 
 from . import tip_routing
@@ -122,19 +123,6 @@ async def _tips(
     return result
 
 
-async def _subscribe(emu: BotApiEmulator, store: Store, count: int) -> list[User]:
-    """Residents who pressed Start and opted in earlier, seeded straight into the database."""
-    users = []
-    async with store.transaction() as tx:
-        for number in range(count):
-            user = emu.add_user(f"Resident{number}")
-            emu.chat(user.id).started = True
-            await tx.residents.ensure(user.id, "en")
-            await tx.residents.set_opt_in(user.id, True)
-            users.append(user)
-    return users
-
-
 def _with_button(label: str) -> Callable[[EmuMessage], bool]:
     return lambda message: any(text == label for text, _ in message.buttons)
 
@@ -165,7 +153,7 @@ def _button(message: EmuMessage, label: str) -> str:
 async def _broadcast(
     emu: BotApiEmulator, children: Replicas, store: Store, residents: int, limits: bool
 ) -> BurstResult:
-    users = await _subscribe(emu, store, residents)
+    users = await seed_subscribers(emu, store, residents)
     chat = children.officer_chat_id
     officer = emu.add_user("Sergeant")
     emu.set_member(chat, officer.id, "member")

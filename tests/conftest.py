@@ -29,7 +29,7 @@ from storage import Store
 from tests.clock import MovableClock
 from tests.postgres import TEMPLATE, Server, start_server
 from tests.telegram.drivers import GroupChat, Officer, Person
-from tests.telegram.emulator import BotApiEmulator
+from tests.telegram.emulator import BotApiEmulator, User
 
 SETTLE_TIMEOUT = 10.0
 RETRY_BACKOFF = 0.02
@@ -297,6 +297,22 @@ async def database(postgres_server: Server | None, tmp_path: Path) -> AsyncItera
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+async def seed_subscribers(
+    emu: BotApiEmulator, store: Store, count: int, *, name: str = "Resident", language: str = "en"
+) -> list[User]:
+    """Residents who pressed Start and opted in to the weekly tip earlier, seeded straight into
+    the database in one transaction (stories and benches about broadcasts start here)."""
+    users = []
+    async with store.transaction() as tx:
+        for number in range(count):
+            user = emu.add_user(f"{name}{number}", language_code=language)
+            emu.chat(user.id).started = True
+            await tx.residents.ensure(user.id, language)
+            await tx.residents.set_opt_in(user.id, True)
+            users.append(user)
+    return users
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from bot.broadcasts import run_weekly, shipped_library
 from bot.schedule import previous_fire, week_key, weekly_trigger
-from tests.conftest import World
+from tests.conftest import World, seed_subscribers
 from tests.telegram.emulator import BotApiEmulator, User
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -21,15 +21,7 @@ LIBRARY = shipped_library()
 
 async def subscribed(world: World, count: int, language: str = "en") -> list[User]:
     """Residents who pressed Start and opted in earlier (seeded, to keep stories short)."""
-    users = []
-    async with world.porch.store.transaction() as tx:
-        for number in range(count):
-            user = world.emu.add_user(f"Resident{number}", language_code=language)
-            world.emu.chat(user.id).started = True
-            await tx.residents.ensure(user.id, language)
-            await tx.residents.set_opt_in(user.id, True)
-            users.append(user)
-    return users
+    return await seed_subscribers(world.emu, world.porch.store, count, language=language)
 
 
 async def fire_weekly_job(world: World, *, settle: bool = True) -> None:

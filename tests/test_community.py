@@ -157,10 +157,7 @@ async def test_an_alert_brings_a_linked_tip_and_a_finished_delivery_report(world
     assert "alert #1" in alice.inbox[-2].text
     await alice.taps("Suspicious person")
     await alice.says("Two men with bolt cutters by the racks")
-    await alice.taps("Skip")
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()
     card = await world.officer_chat.next_message()
     assert "In response to alert #1" in card.text and "bolt cutters" in card.text
 

@@ -182,10 +182,7 @@ async def test_a_prompt_telegram_keeps_refusing_is_repeated_at_the_next_message(
     assert "Describe what you saw" in alice.last_message().text
     await alice.says("A man trying car doors")
     assert "Where was it?" in alice.last_message().text
-    await alice.taps("Skip")
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()
     card = await world.officer_chat.next_message()
     assert "A man trying car doors" in (card.text or "")
     assert "hello?" not in (card.text or "")

@@ -26,6 +26,7 @@ import pytest_asyncio
 from bot import broadcasts
 from storage import Store, postgres
 from tests.clock import MovableClock
+from tests.conftest import seed_subscribers
 from tests.telegram.drivers import GroupChat, Officer, Person
 from tests.telegram.emulator import BotApiEmulator, EmuMessage, User
 from tests.telegram.replicas import WEBHOOK_SECRET, Replicas
@@ -222,14 +223,9 @@ async def seeded(emu: BotApiEmulator, database: str) -> list[int]:
     await store.open()
     try:
         await broadcasts.load_library(store)
-        users = []
-        async with store.transaction() as tx:
-            for number in range(SUBSCRIBERS):
-                user = emu.add_user(f"Neighbour{number}")
-                emu.chat(user.id).started = True
-                await tx.residents.ensure(user.id, "en")
-                await tx.residents.set_opt_in(user.id, True)
-                users.append(user.id)
+        users = [
+            user.id for user in await seed_subscribers(emu, store, SUBSCRIBERS, name="Neighbour")
+        ]
     finally:
         await store.close()
     return users

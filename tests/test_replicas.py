@@ -77,10 +77,7 @@ async def test_a_report_begun_on_one_replica_is_finished_on_another(world: World
     async with replica_b(world):
         await alice.says("A <b>grey</b> van & two men checking doors")
         assert "Where was it?" in alice.last_message().text
-        await alice.taps("Skip")
-        await alice.taps("Skip")
-        await alice.taps("Anonymous (recommended)")
-        await alice.taps("Send")
+        await alice.sends_report_anonymously()
         card = await world.officer_chat.next_message()
     assert "A <b>grey</b> van & two men checking doors" in (card.text or "")
     assert "Alice" not in (card.text or "")

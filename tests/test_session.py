@@ -118,10 +118,7 @@ async def test_a_report_saved_by_the_previous_version_goes_on_after_the_upgrade(
     await store.close()
 
     await world.start_bot()
-    await alice.taps("Skip")  # the where-prompt from before the upgrade still works
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()  # the where-prompt from before the upgrade still works
     card = await world.officer_chat.next_message()
     assert "Blue van idling outside number 7" in card.text
     assert "Suspicious vehicle" in card.text

@@ -230,10 +230,7 @@ async def test_tip_limit_keeps_the_report_and_says_how_long_to_wait(world: World
     await alice.says("/report")
     await alice.taps("Other")
     await alice.says("second")
-    await alice.taps("Skip")
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()
     assert "already sent 1 tips in the last hour" in alice.last_message().text
     assert "second" not in (world.officer_chat.last_message().text or "")
     async with world.porch.store.read() as tx:
@@ -246,10 +243,7 @@ async def test_the_card_survives_a_restart_between_thank_you_and_delivery(world:
     await alice.says("/report")
     await alice.taps("Suspicious vehicle")
     await alice.says(WHITE_VAN)
-    await alice.taps("Skip")
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()
     await hold.wait_for_request()
     assert "your tip is #1" in alice.last_message().text
     await world.stop_bot(kill_deliveries=True)  # killed while the card was in flight
@@ -267,10 +261,7 @@ async def test_a_report_in_progress_survives_a_restart(world: World) -> None:
     await alice.taps("Break-in or theft")
     await alice.says("Shed door forced open at number 12")
     await world.restart_bot()
-    await alice.taps("Skip")  # the where-prompt from before the restart still works
-    await alice.taps("Skip")
-    await alice.taps("Anonymous (recommended)")
-    await alice.taps("Send")
+    await alice.sends_report_anonymously()  # the where-prompt from before the restart still works
     card = await world.officer_chat.next_message()
     assert "Shed door forced open at number 12" in card.text
     assert "Break-in or theft" in card.text

@@ -226,6 +226,14 @@ class Person:
         await self.settle()
         return qid
 
+    async def sends_report_anonymously(self) -> None:
+        """The rest of a report whose description is given: no place, no photos, anonymous,
+        Send (the walk most stories take to get a tip to the officers)."""
+        await self.taps("Skip")  # where
+        await self.taps("Skip")  # photos
+        await self.taps("Anonymous (recommended)")
+        await self.taps("Send")
+
     def answer_to(self, query_id: str) -> CallbackAnswer:
         """The bot's answer to one of this person's taps (AssertionError if unanswered)."""
         answer = self.emu.callback_answers.get(query_id)
