@@ -70,6 +70,8 @@ class Replica:
         self._control: ControlConnection | None = None
         self._turns = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One look at a time: the control connection runs one statement at a time.
+        self._looking = asyncio.Lock()
         self._renewed_at = 0.0
 
     def lease(self) -> Lease:
@@ -150,6 +152,10 @@ class Replica:
         """Leases renewed and a dead replica's updates taken (first: they must not wait for a
         slow look at leadership), then leadership kept, lost or taken. A statement of the pool
         that fails costs a warning; only the leader's own connection failing costs the lead."""
+        async with self._looking:
+            await self._look_now()
+
+    async def _look_now(self) -> None:
         try:
             await self._keep_leases()
         except DATABASE_ERRORS as error:
